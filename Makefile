@@ -1,0 +1,90 @@
+# attack-replay: replay MITRE ATT&CK scenarios against a real Falco and assert its alerts.
+#
+#   make test-rules   the main job: every scenario against a real Falco (needs FALCO_IMAGE)
+#   make test         every test that needs no Falco (builds the victim image if missing)
+
+SHELL := /bin/bash
+GO    ?= go
+
+# Configuration of `make test-rules` (README: Configuration). Environment wins.
+FALCO_IMAGE     ?= falcosecurity/falco:0.43.1
+FALCO_TRANSPORT ?= auto
+VICTIM_IMAGE    ?= attack-replay/victim:bookworm
+RULES           ?= rules/
+SCENARIOS       ?= scenarios/
+TECHNIQUES      ?=
+TACTICS         ?=
+WORKERS         ?=
+REPEAT          ?= 1
+REPORT_DIR      ?= reports
+GINKGO_FLAGS    ?=
+
+# The reaper image cannot be pulled everywhere; the harness labels and removes
+# everything it starts itself.
+export TESTCONTAINERS_RYUK_DISABLED := true
+export FALCO_IMAGE FALCO_TRANSPORT VICTIM_IMAGE RULES SCENARIOS TECHNIQUES TACTICS WORKERS REPEAT REPORT_DIR
+
+# TECHNIQUES=T1490,T1003.008 and TACTICS=impact become one Ginkgo label filter.
+comma := ,
+empty :=
+space := $(empty) $(empty)
+label_or = $(subst $(space), || ,$(strip $(foreach x,$(subst $(comma), ,$(2)),$(1):$(x))))
+LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQUES))))\
+  $(if $(and $(TECHNIQUES),$(TACTICS)), && )$(if $(TACTICS),($(call label_or,tactic,$(TACTICS)))))
+
+.PHONY: all test test-rules test-published validate lint bench fuzz victim-image catalog check-catalog clean
+
+all: lint test
+
+## test: every test that needs no Falco image (real Docker, real victims, real wires)
+test: victim-image
+	$(GO) test -count=1 -timeout 45m ./...
+
+## test-rules: replay every scenario against a real Falco running the candidate rules
+test-rules:
+	@scripts/require-falco-image.sh "$(FALCO_IMAGE)"
+	@$(MAKE) --no-print-directory victim-image
+	@mkdir -p "$(REPORT_DIR)"
+	$(GO) tool ginkgo --tags rules --timeout 2h --poll-progress-after 120s \
+	  --junit-report junit.xml --output-dir "$(REPORT_DIR)" \
+	  $(if $(LABEL_FILTER),--label-filter '$(LABEL_FILTER)') $(GINKGO_FLAGS) ./suites/techniques
+
+## test-published: the seed's published (buggy) T1490 rule with the scenarios that document its bug
+test-published:
+	@$(MAKE) --no-print-directory test-rules RULES=fixtures/published/rules SCENARIOS=fixtures/published/scenarios \
+	  REPORT_DIR=$(REPORT_DIR)/published
+
+## validate: load and check every scenario and rules file (no Docker needed)
+validate:
+	$(GO) run ./cmd/attack-replay validate --rules $(RULES) --scenarios $(SCENARIOS)
+
+## victim-image: build the victim image (offline when no registry is reachable); no-op when present
+victim-image:
+	@scripts/victim-image.sh "$(VICTIM_IMAGE)"
+
+## lint: gofmt, go vet (with the suite's build tag), actionlint, generated-docs staleness
+lint: check-catalog
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags rules ./suites/...
+	$(GO) tool actionlint
+
+## catalog: regenerate the README's list of shipped techniques from the data
+catalog:
+	$(GO) run ./cmd/attack-replay catalog --rules rules/ --scenarios scenarios/ --write README.md
+
+check-catalog:
+	$(GO) run ./cmd/attack-replay catalog --rules rules/ --scenarios scenarios/ --check README.md
+
+## bench: the speed goals (alert ingestion, harness overhead per scenario)
+bench: victim-image
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./harness/...
+
+## fuzz: the scenario loader's fuzz target (FUZZTIME=5m)
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./harness/scenario
+
+clean:
+	rm -rf "$(REPORT_DIR)"
