@@ -1,0 +1,233 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultSource is the event source of a rule that names none.
+const DefaultSource = "syscall"
+
+// Position is a place in a rules file. Line and Column are 1-based; Line 0
+// means the whole file.
+type Position struct {
+	File   string
+	Line   int
+	Column int
+}
+
+func (p Position) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
+}
+
+// Rule is the final state of one Falco rule after every file, append and
+// override was applied, as Falco itself would hold it.
+type Rule struct {
+	Name      string
+	Desc      string
+	Condition string
+	Output    string
+	Priority  Priority
+	Source    string   // event source ("syscall" unless the rule says otherwise)
+	Tags      []string // sorted and unique: Falco keeps tags as a set
+	Enabled   bool
+	// Exceptions are the rule's exceptions as written (after appends), not
+	// interpreted.
+	Exceptions []*yaml.Node
+	// Pos is the item that defined the rule (the last one, when it was
+	// defined again).
+	Pos Position
+	// Changes are the later items that appended to, overrode, enabled or
+	// disabled it, in load order.
+	Changes []Position
+	// Hash is a hex SHA-256 of everything that decides what the rule does:
+	// its keys above (whitespace of condition and desc collapsed, output
+	// trimmed, positions excluded) and the final definitions of the macros and
+	// lists its condition names, transitively. Two loads with equal hashes
+	// behave the same; a reformatted file keeps its hashes.
+	Hash string
+
+	// flags are the optional keys with no field of their own
+	// (warn_evttypes, skip-if-unknown-filter, capture*), kept for Hash.
+	flags map[string]string
+}
+
+// Macro is the final state of one macro.
+type Macro struct {
+	Name      string
+	Condition string
+	Pos       Position
+	Changes   []Position
+}
+
+// List is the final state of one list.
+type List struct {
+	Name    string
+	Items   []string
+	Pos     Position
+	Changes []Position
+}
+
+// File is one rules file that was read.
+type File struct {
+	Path   string // as given, or joined to the directory it was found in
+	SHA256 string // hex digest of the file's bytes
+}
+
+// Index is what a set of Falco rules files defines, in Falco's load order.
+type Index struct {
+	files    []File
+	rules    []*Rule // order of first definition, as Falco keeps it
+	byName   map[string]*Rule
+	macros   []*Macro
+	macroBy  map[string]*Macro
+	lists    []*List
+	listBy   map[string]*List
+	warnings []Problem
+	// failed names rules whose definition had problems, so that callers
+	// need not report them missing a second time.
+	failed map[string]bool
+}
+
+func newIndex() *Index {
+	return &Index{
+		byName:  map[string]*Rule{},
+		macroBy: map[string]*Macro{},
+		listBy:  map[string]*List{},
+		failed:  map[string]bool{},
+	}
+}
+
+// Files returns the files read, in load order.
+func (x *Index) Files() []File { return append([]File(nil), x.files...) }
+
+// Rules returns every rule in Falco's order (where each was first defined).
+func (x *Index) Rules() []Rule {
+	out := make([]Rule, len(x.rules))
+	for i, r := range x.rules {
+		out[i] = r.clone()
+	}
+	return out
+}
+
+// Rule returns the named rule.
+func (x *Index) Rule(name string) (Rule, bool) {
+	r, ok := x.byName[name]
+	if !ok {
+		return Rule{}, false
+	}
+	return r.clone(), true
+}
+
+// Has reports whether a rule with this exact name exists.
+func (x *Index) Has(name string) bool {
+	_, ok := x.byName[name]
+	return ok
+}
+
+// Failed reports whether a rule of that name is defined in the files but
+// could not be loaded: its problems are in LoadPaths' error, and Has is
+// false for it (unless another definition loaded).
+func (x *Index) Failed(name string) bool { return x.failed[name] && x.byName[name] == nil }
+
+// Macros returns every macro in order of first definition.
+func (x *Index) Macros() []Macro {
+	out := make([]Macro, len(x.macros))
+	for i, m := range x.macros {
+		out[i] = *m
+		out[i].Changes = append([]Position(nil), m.Changes...)
+	}
+	return out
+}
+
+// Lists returns every list in order of first definition.
+func (x *Index) Lists() []List {
+	out := make([]List, len(x.lists))
+	for i, l := range x.lists {
+		out[i] = *l
+		out[i].Items = append([]string(nil), l.Items...)
+		out[i].Changes = append([]Position(nil), l.Changes...)
+	}
+	return out
+}
+
+// Warnings returns what Falco would accept but a rule author should hear
+// about: ATT&CK tags this release does not know, unknown or ignored keys,
+// deprecated forms, redefined rules, files Falco would read differently.
+func (x *Index) Warnings() []Problem { return append([]Problem(nil), x.warnings...) }
+
+// Closest returns up to n rule names close to name (case, typos, one
+// containing the other), closest first, for "did you mean" hints.
+func (x *Index) Closest(name string, n int) []string {
+	type cand struct {
+		name string
+		dist int
+	}
+	want := strings.ToLower(name)
+	limit := max(2, len([]rune(want))/4)
+	var cands []cand
+	for _, r := range x.rules {
+		have := strings.ToLower(r.Name)
+		d := levenshtein(want, have)
+		switch {
+		case have == want:
+			d = 0
+		case len(want) >= 4 && (strings.Contains(have, want) || strings.Contains(want, have)):
+			d = min(d, limit)
+		case d > limit:
+			continue
+		}
+		cands = append(cands, cand{r.Name, d})
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].dist != cands[j].dist {
+			return cands[i].dist < cands[j].dist
+		}
+		return cands[i].name < cands[j].name
+	})
+	var out []string
+	for _, c := range cands {
+		if c.name == name || len(out) == n {
+			continue
+		}
+		out = append(out, c.name)
+	}
+	return out
+}
+
+func (r *Rule) clone() Rule {
+	c := *r
+	c.Tags = append([]string(nil), r.Tags...)
+	c.Exceptions = append([]*yaml.Node(nil), r.Exceptions...)
+	c.Changes = append([]Position(nil), r.Changes...)
+	c.flags = nil
+	return c
+}
+
+// levenshtein is the edit distance of two strings, by runes.
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

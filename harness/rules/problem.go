@@ -1,0 +1,60 @@
+package rules
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Problem is one thing wrong (or worth a warning) in a rules file.
+type Problem struct {
+	Pos Position
+	// Subject names the item: `rule "Disable recovery features"`,
+	// `macro "spawned_process"`, `list "shell_binaries"`; empty when the
+	// problem is not about one item.
+	Subject string
+	Msg     string // what is wrong, then in parentheses what to do
+	Warning bool   // Falco would load it; worth fixing all the same
+}
+
+func (p Problem) String() string {
+	var b strings.Builder
+	b.WriteString(p.Pos.String())
+	b.WriteString(": ")
+	if p.Warning {
+		b.WriteString("warning: ")
+	}
+	if p.Subject != "" {
+		b.WriteString(p.Subject)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// LoadError lists every problem found while loading rules files, sorted by
+// file and position.
+type LoadError struct {
+	Problems []Problem
+}
+
+func (e *LoadError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return fmt.Sprintf("load rules: %d problem(s):\n%s", len(e.Problems), strings.Join(lines, "\n"))
+}
+
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i].Pos, ps[j].Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+}
