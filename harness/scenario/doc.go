@@ -1,3 +1,5 @@
-// Package scenario defines attack scenarios and loads them from YAML technique files with strict
-// decoding and file:line errors.
+// Package scenario defines attack scenarios and loads them from YAML technique files
+// (scenarios/<tactic>/<technique>.yaml, docs/scenario-format.md) with strict decoding: every
+// problem of a load comes back at once, each placed by file, line, column, scenario id and step,
+// and checked against ATT&CK and, when given, the candidate rules.
 package scenario

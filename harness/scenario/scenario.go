@@ -81,6 +81,7 @@ type Matcher struct {
 type FieldMatch struct {
 	Field string
 	TextMatch
+	Line, Column int // position of the field's key
 }
 
 // MatchKind says how a TextMatch compares.

@@ -1,0 +1,203 @@
+package scenario
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/attack-replay/attack-replay/harness/attack"
+)
+
+// Options of a load.
+type Options struct {
+	// Rules, when set, is the index of the candidate rules: every rule
+	// named in expect and forbid must exist there ("*" always does), and
+	// priorities, tags and fields must be able to match its alerts. Nil
+	// skips those checks.
+	Rules RuleIndex
+}
+
+// Set is what one load found.
+type Set struct {
+	Files []*File // in path order
+	// Warnings are problems that do not stop the scenarios from running
+	// (a deprecated technique, a field no alert will carry, a disabled
+	// expected rule). Print them; they are not in the load error.
+	Warnings []Problem
+}
+
+// Scenarios returns every scenario, in file order then file position.
+func (s *Set) Scenarios() []*Scenario {
+	var out []*Scenario
+	for _, f := range s.Files {
+		out = append(out, f.Scenarios...)
+	}
+	return out
+}
+
+// Load reads every *.yaml and *.yml file under dir in fsys (recursively,
+// in lexical order) as a technique file, scenarios/<tactic>/<technique>.yaml
+// (docs/scenario-format.md), and checks it.
+//
+// Every problem of the load is returned together in a *LoadError, sorted by
+// file and position. The Set holds whatever could be decoded even then, so
+// a caller can still list it; run nothing from a load that failed.
+func Load(fsys fs.FS, dir string, opts Options) (*Set, error) {
+	return load(fsys, dir, opts, func(p string) string { return p })
+}
+
+// LoadDir is Load on a directory of the OS, relative or absolute. Paths in
+// problems and in Scenario.File are dir joined with the file's path below
+// it, so they open from the caller's working directory.
+func LoadDir(dir string, opts Options) (*Set, error) {
+	return load(os.DirFS(dir), ".", opts, func(p string) string {
+		return filepath.Join(dir, filepath.FromSlash(p))
+	})
+}
+
+func load(fsys fs.FS, dir string, opts Options, display func(string) string) (*Set, error) {
+	dir = path.Clean(dir)
+	set := &Set{}
+	var problems []Problem
+	var paths []string
+	// The walk reports its errors through the callback, which never stops
+	// it but at an unreadable root, so WalkDir itself returns nil.
+	_ = fs.WalkDir(fsys, dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			problems = append(problems, Problem{File: display(p), Msg: "read scenarios: " + unwrapPath(err).Error(), Hint: "pass an existing scenarios directory"})
+			if p == dir {
+				return fs.SkipAll
+			}
+			return nil
+		}
+		if !e.IsDir() && isYAMLName(p) {
+			paths = append(paths, p)
+		}
+		return nil
+	})
+	if len(paths) == 0 && len(problems) == 0 {
+		set.Warnings = append(set.Warnings, Problem{File: display(dir), Msg: "no technique files (*.yaml) found", Hint: "add scenarios/<tactic>/<technique>.yaml files", Warning: true})
+	}
+	seen := map[string]*Scenario{}
+	for _, p := range paths {
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			problems = append(problems, Problem{File: display(p), Msg: "read scenarios: " + unwrapPath(err).Error()})
+			continue
+		}
+		rel := strings.TrimPrefix(p, dir+"/")
+		if dir == "." {
+			rel = p
+		}
+		d := &decoder{path: display(p), rules: opts.Rules}
+		f := d.parse(data, layout{rel: rel, want: func(tactic, file string) string { return display(path.Join(dir, tactic, file)) }})
+		if f != nil {
+			for _, s := range f.Scenarios {
+				if s.ID == "" {
+					continue
+				}
+				if prev, dup := seen[s.ID]; dup {
+					d.scenario = s.ID
+					d.errorf(&yaml.Node{Line: s.Line, Column: s.Column}, "ids are unique across the whole scenarios tree; rename one",
+						"id %q is already used by the scenario at %s:%d:%d", s.ID, prev.File, prev.Line, prev.Column)
+					continue
+				}
+				seen[s.ID] = s
+			}
+			set.Files = append(set.Files, f)
+		}
+		for _, pr := range d.problems {
+			if pr.Warning {
+				set.Warnings = append(set.Warnings, pr)
+			} else {
+				problems = append(problems, pr)
+			}
+		}
+	}
+	sortProblems(set.Warnings)
+	if len(problems) == 0 {
+		return set, nil
+	}
+	sortProblems(problems)
+	return set, &LoadError{Problems: problems}
+}
+
+func isYAMLName(p string) bool {
+	ext := strings.ToLower(path.Ext(p))
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// unwrapPath drops a *fs.PathError's op and path: problems already start
+// with the path.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// layout is where a file sits below the scenarios directory, to check it
+// against scenarios/<tactic>/<technique>.yaml.
+type layout struct {
+	rel  string                           // path below the scenarios directory
+	want func(tactic, file string) string // the path the file should have, as shown
+}
+
+// parse decodes one file and checks where it lies.
+func (d *decoder) parse(data []byte, l layout) *File {
+	root := d.document(data)
+	if root == nil {
+		return nil
+	}
+	f := d.file(root)
+	if f != nil {
+		d.checkPlacement(f, root, l)
+	}
+	return f
+}
+
+// checkPlacement holds a file to scenarios/<tactic>/<technique>.yaml, so
+// that a tactic's directory lists all of its techniques and nothing else.
+func (d *decoder) checkPlacement(f *File, root *yaml.Node, l layout) {
+	if f.Technique == "" || f.Tactic == "" {
+		return
+	}
+	if _, ok := attack.Lookup(f.Technique); !ok || attack.CheckTactic(f.Technique, f.Tactic) != nil {
+		return // already reported; the right place is not known
+	}
+	dir, base := path.Split(l.rel)
+	ext := path.Ext(base)
+	wantBase := string(f.Technique) + ext
+	dir = strings.TrimSuffix(dir, "/")
+	at := valueNode(root, "tactic")
+	switch {
+	case dir != string(f.Tactic):
+		where := fmt.Sprintf("under %q", dir+"/")
+		if dir == "" {
+			where = "not in a tactic directory"
+		}
+		d.errorf(at, "move it to "+l.want(string(f.Tactic), wantBase),
+			"file is %s but its tactic is %s", where, f.Tactic)
+	case base != wantBase:
+		d.errorf(valueNode(root, "technique"), "rename it to "+l.want(string(f.Tactic), wantBase),
+			"file name %q does not match its technique %s", base, f.Technique)
+	}
+}
+
+// valueNode finds a top-level key's value for positioning a message.
+func valueNode(root *yaml.Node, key string) *yaml.Node {
+	root = deref(root)
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value == key {
+			return deref(root.Content[i+1])
+		}
+	}
+	return root
+}
