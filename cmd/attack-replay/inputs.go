@@ -1,0 +1,143 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/attack-replay/attack-replay/harness/rules"
+	"github.com/attack-replay/attack-replay/harness/scenario"
+)
+
+// Defaults of --rules and --scenarios: the repository's own layout.
+const (
+	defaultRules     = "rules/"
+	defaultScenarios = "scenarios/"
+)
+
+// pathList is a flag that may be given several times.
+type pathList []string
+
+func (p *pathList) String() string { return strings.Join(*p, ",") }
+
+func (p *pathList) Set(v string) error {
+	if v == "" {
+		return errors.New("empty path")
+	}
+	*p = append(*p, v)
+	return nil
+}
+
+// inputs are the flags every subcommand that reads the files shares.
+type inputs struct {
+	rules     pathList
+	scenarios string
+}
+
+func (in *inputs) register(fs *flag.FlagSet) {
+	fs.Var(&in.rules, "rules", "Falco rules `file or directory`; repeat for several, loaded in the order given (default "+defaultRules+")")
+	fs.StringVar(&in.scenarios, "scenarios", defaultScenarios, "scenarios `directory` (scenarios/<tactic>/<technique>.yaml)")
+}
+
+// loaded is what a subcommand reads: the rules index, the scenarios checked
+// against it, and every problem and warning of both, formatted one per line.
+type loaded struct {
+	index     *rules.Index
+	set       *scenario.Set
+	errors    []string
+	warnings  []string
+	rulesErrs int
+}
+
+func (in *inputs) load() loaded {
+	paths := in.rules
+	if len(paths) == 0 {
+		paths = pathList{defaultRules}
+	}
+	var l loaded
+	idx, err := rules.LoadPaths(paths...)
+	l.index = idx
+	var rle *rules.LoadError
+	if errors.As(err, &rle) {
+		for _, p := range rle.Problems {
+			l.errors = append(l.errors, p.String())
+		}
+		l.rulesErrs = len(rle.Problems)
+	} else if err != nil {
+		l.errors = append(l.errors, err.Error())
+		l.rulesErrs = 1
+	}
+	for _, w := range idx.Warnings() {
+		l.warnings = append(l.warnings, w.String())
+	}
+	set, err := scenario.LoadDir(in.scenarios, scenario.Options{Rules: idx})
+	l.set = set
+	var sle *scenario.LoadError
+	if errors.As(err, &sle) {
+		for _, p := range sle.Problems {
+			l.errors = append(l.errors, p.String())
+		}
+	} else if err != nil {
+		l.errors = append(l.errors, err.Error())
+	}
+	for _, w := range set.Warnings {
+		l.warnings = append(l.warnings, w.String())
+	}
+	return l
+}
+
+// report prints warnings and then problems on stderr, one per line, and
+// a count last; it returns the exit status.
+func (l loaded) report(name string, stderr io.Writer) int {
+	for _, w := range l.warnings {
+		fmt.Fprintln(stderr, w)
+	}
+	for _, e := range l.errors {
+		fmt.Fprintln(stderr, e)
+	}
+	if len(l.errors) == 0 {
+		return exitOK
+	}
+	msg := fmt.Sprintf("attack-replay %s: %s", name, plural(len(l.errors), "problem"))
+	if l.rulesErrs > 0 {
+		msg += " (scenarios were checked against the rules that did load)"
+	}
+	fmt.Fprintln(stderr, msg)
+	return exitProblems
+}
+
+// parseFlags parses a subcommand's flags; it returns false with the exit
+// status when the command must stop.
+func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		return exitUsage, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "attack-replay %s: unexpected argument %q (give paths with --rules and --scenarios)\n", fs.Name(), fs.Arg(0))
+		fs.Usage()
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: attack-replay %s [flags]\n\n%s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
