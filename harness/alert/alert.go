@@ -64,6 +64,22 @@ func (a Alert) Field(name string) (string, bool) {
 	return v, ok
 }
 
+// Clone returns a copy of a whose Fields and Tags can be changed without
+// touching a's (replayed samples are rewritten per test).
+func (a Alert) Clone() Alert {
+	if a.Fields != nil {
+		f := make(map[string]string, len(a.Fields))
+		for k, v := range a.Fields {
+			f[k] = v
+		}
+		a.Fields = f
+	}
+	if a.Tags != nil {
+		a.Tags = append([]string(nil), a.Tags...)
+	}
+	return a
+}
+
 // ContainerID is Falco's container.id (the 12-character short id, "host"
 // for host processes), or "" when Falco gave none.
 func (a Alert) ContainerID() string {

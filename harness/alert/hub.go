@@ -32,7 +32,8 @@ type Hub struct {
 	byRun     map[string]*Recorder
 	byShortID map[string]*Recorder
 	barriers  map[string]chan Alert
-	host      []Alert
+	host      []Alert // ring of at most hostBucketSize, oldest at hostStart
+	hostStart int
 	stats     Stats
 
 	done chan struct{}
@@ -65,8 +66,14 @@ func NewHub(src Source) *Hub {
 // passed to every waiter (see Fail).
 func (h *Hub) Run(ctx context.Context) error {
 	err := h.src.Run(ctx, h.Deliver)
-	if err != nil && ctx.Err() == nil {
-		h.Fail(fmt.Errorf("alert source: %w", err))
+	if ctx.Err() == nil {
+		// A source that stops while the run goes on has failed, even if it
+		// says nothing: waiters must not wait for alerts that cannot come.
+		if err == nil {
+			err = errors.New("stopped delivering")
+		}
+		err = fmt.Errorf("alert source: %w", err)
+		h.Fail(err)
 	}
 	return err
 }
@@ -110,7 +117,9 @@ func (h *Hub) Stats() Stats {
 func (h *Hub) HostAlerts() []Alert {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]Alert(nil), h.host...)
+	out := make([]Alert, 0, len(h.host))
+	out = append(out, h.host[h.hostStart:]...)
+	return append(out, h.host[:h.hostStart]...)
 }
 
 // Deliver routes one alert. Sources call it in the order Falco emitted the
@@ -141,11 +150,14 @@ func (h *Hub) Deliver(a Alert) {
 	}
 	if rec == nil {
 		h.stats.Host++
-		if len(h.host) == hostBucketSize {
-			copy(h.host, h.host[1:])
-			h.host = h.host[:len(h.host)-1]
+		// A ring: host noise never stops, and shifting a full bucket on
+		// every alert would cost O(hostBucketSize) per alert.
+		if len(h.host) < hostBucketSize {
+			h.host = append(h.host, a)
+		} else {
+			h.host[h.hostStart] = a
+			h.hostStart = (h.hostStart + 1) % hostBucketSize
 		}
-		h.host = append(h.host, a)
 		return
 	}
 	h.stats.Attributed++
@@ -206,6 +218,13 @@ func (w *BarrierWait) Wait(ctx context.Context) (Alert, error) {
 	case a := <-w.ch:
 		return a, nil
 	case <-w.hub.done:
+		// The barrier may have arrived just before the failure; it is
+		// still a valid result.
+		select {
+		case a := <-w.ch:
+			return a, nil
+		default:
+		}
 		return Alert{}, w.hub.Err()
 	case <-ctx.Done():
 		s := w.hub.Stats()
