@@ -1,0 +1,11 @@
+// Package falco is a testcontainers module that starts a real Falco with the candidate rules,
+// the harness's barrier rule and a rendered config drop-in, proves it captures (a canary
+// alert), and feeds its alerts, over gRPC or HTTP, into an alert.Hub. It reports what goes
+// wrong in Falco's own terms: rules that do not load (file, line, column, code), drivers that
+// do not start (with a hint), crashes mid-run (exit code and last log lines, to every waiter),
+// and dropped syscall events. Validate runs `falco -V` without starting a driver.
+//
+// What a real Falco did is recorded in ../../fixtures/falco (FACTS.md's samples); the parsers
+// are tested against those files, and the container logic against a stand-in image
+// (internal/standin) that replays them.
+package falco

@@ -1,0 +1,133 @@
+package falco
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+	"github.com/testcontainers/testcontainers-go"
+)
+
+// falcoBinary is where the official images install Falco. The harness
+// runs it directly rather than through the image's entrypoint script, so
+// the same arguments work in every image.
+const falcoBinary = "/usr/bin/falco"
+
+// oneShotTimeout bounds a short-lived Falco run (--version, -V).
+const oneShotTimeout = 2 * time.Minute
+
+// Labels every container the harness starts carries, so a run can be
+// swept after a crash (common brief).
+const (
+	LabelApp  = "attack-replay"
+	LabelRole = "attack-replay.role"
+	LabelRun  = "attack-replay.run"
+	RoleFalco = "falco"
+)
+
+func falcoLabels(runID string) map[string]string {
+	return map[string]string{LabelApp: "1", LabelRole: RoleFalco, LabelRun: runID}
+}
+
+// oneShot is a Falco run that exits by itself.
+type oneShot struct {
+	image  string
+	args   []string
+	files  map[string][]byte // container path → content, copied before start
+	labels map[string]string
+	// after runs once the container has exited, before it is removed.
+	after func(ctx context.Context, id string) error
+}
+
+type oneShotResult struct {
+	stdout, stderr string
+	exitCode       int
+}
+
+// run creates, starts and waits for the container, then removes it.
+func (o oneShot) run(ctx context.Context, cli *testcontainers.DockerClient) (res oneShotResult, err error) {
+	ctx, cancel := context.WithTimeout(ctx, oneShotTimeout)
+	defer cancel()
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
+		Config: &container.Config{
+			Image:      o.image,
+			Entrypoint: []string{falcoBinary},
+			Cmd:        o.args,
+			Labels:     o.labels,
+		},
+		HostConfig: &container.HostConfig{},
+	})
+	if err != nil {
+		return res, fmt.Errorf("create container: %w", err)
+	}
+	defer func() {
+		// A fresh context: the container must go even when ctx ended.
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer rcancel()
+		if _, rerr := cli.ContainerRemove(rctx, created.ID, client.ContainerRemoveOptions{Force: true}); rerr != nil && err == nil {
+			err = fmt.Errorf("remove container: %w", rerr)
+		}
+	}()
+	if len(o.files) > 0 {
+		archive, err := tarFiles(o.files)
+		if err != nil {
+			return res, err
+		}
+		if _, err := cli.CopyToContainer(ctx, created.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: archive}); err != nil {
+			return res, fmt.Errorf("copy files into container: %w", err)
+		}
+	}
+	wait := cli.ContainerWait(ctx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
+		return res, fmt.Errorf("start container: %w", err)
+	}
+	select {
+	case w := <-wait.Result:
+		res.exitCode = int(w.StatusCode)
+	case err := <-wait.Error:
+		return res, fmt.Errorf("wait for container: %w", err)
+	}
+	logs, err := cli.ContainerLogs(ctx, created.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+	if err != nil {
+		return res, fmt.Errorf("read container logs: %w", err)
+	}
+	defer logs.Close()
+	var stdout, stderr bytes.Buffer
+	if _, err := stdcopy.StdCopy(&stdout, &stderr, logs); err != nil {
+		return res, fmt.Errorf("read container logs: %w", err)
+	}
+	res.stdout, res.stderr = stdout.String(), stderr.String()
+	if o.after != nil {
+		if err := o.after(ctx, created.ID); err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// tarFiles builds a tar archive holding files at their absolute paths;
+// Docker creates missing parent directories when it extracts one.
+func tarFiles(files map[string][]byte) (*bytes.Buffer, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		data := files[name]
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(0, 0)}); err != nil {
+			return nil, fmt.Errorf("archive %q: %w", name, err)
+		}
+		if _, err := tw.Write(data); err != nil {
+			return nil, fmt.Errorf("archive %q: %w", name, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("archive files: %w", err)
+	}
+	return &buf, nil
+}

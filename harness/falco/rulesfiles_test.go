@@ -1,0 +1,125 @@
+package falco
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/attack-replay/attack-replay/harness/alert"
+)
+
+func TestExpandRules(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"b.yaml", "a.yml", "notes.txt", "c.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("[]\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub.yaml"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	got, err := expandRules([]string{"testdata/rules/rm_rf.yaml", dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"testdata/rules/rm_rf.yaml", filepath.Join(dir, "a.yml"), filepath.Join(dir, "b.yaml"), filepath.Join(dir, "c.yaml")}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	for _, bad := range []string{"testdata/rules/absent.yaml", t.TempDir()} {
+		if _, err := expandRules([]string{bad}); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("expandRules(%q) error = %v, want one naming the path", bad, err)
+		}
+	}
+}
+
+func TestRuleNames(t *testing.T) {
+	data, err := os.ReadFile("testdata/rules/recovery.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ruleNames("recovery.yaml", data)
+	if err != nil || !slices.Equal(got, []string{"Disable recovery features", "Read shadow"}) {
+		t.Errorf("got %q, %v", got, err)
+	}
+	if _, err := ruleNames("bad.yaml", []byte("- rule: [unclosed\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
+		t.Errorf("error = %v, want one naming the file", err)
+	}
+}
+
+func TestBuildRuleSet(t *testing.T) {
+	barrier := RuleSelection{Enable: true, Rule: alert.BarrierRule}
+	disableAll := RuleSelection{Rule: "*"}
+	for _, tc := range []struct {
+		name      string
+		opts      []Option
+		files     []string // container paths, in load order
+		selection []RuleSelection
+	}{
+		{
+			name:  "candidates only: everything loaded runs",
+			opts:  []Option{WithRules("testdata/rules/recovery.yaml")},
+			files: []string{RulesDir + "/01-recovery.yaml", RulesDir + "/02-attack-replay-barrier.yaml"},
+		},
+		{
+			name: "image rules: only the candidates' rules run",
+			opts: []Option{WithImageRules(true), WithExtraRules("testdata/rules/macros.yaml"), WithRules("testdata/rules/recovery.yaml")},
+			files: []string{ImageRulesFile, RulesDir + "/01-macros.yaml", RulesDir + "/02-recovery.yaml",
+				RulesDir + "/03-attack-replay-barrier.yaml"},
+			selection: []RuleSelection{disableAll, barrier, {Enable: true, Rule: "Disable recovery features"}, {Enable: true, Rule: "Read shadow"}},
+		},
+		{
+			name:      "explicit names and tags",
+			opts:      []Option{WithRules("testdata/rules/recovery.yaml", "testdata/rules/rm_rf.yaml"), WithEnabledRules("Read shadow"), WithEnabledTags("T1490")},
+			files:     []string{RulesDir + "/01-recovery.yaml", RulesDir + "/02-rm_rf.yaml", RulesDir + "/03-attack-replay-barrier.yaml"},
+			selection: []RuleSelection{disableAll, barrier, {Enable: true, Rule: "Read shadow"}, {Enable: true, Tag: "T1490"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := defaultSettings()
+			for _, o := range tc.opts {
+				o(&s)
+			}
+			rs, err := buildRuleSet(s, v431)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var files []string
+			for _, f := range rs.files {
+				files = append(files, f.container)
+			}
+			if !slices.Equal(files, tc.files) {
+				t.Errorf("files = %q, want %q", files, tc.files)
+			}
+			if !reflect.DeepEqual(rs.selection, tc.selection) {
+				t.Errorf("selection = %+v, want %+v", rs.selection, tc.selection)
+			}
+			var wantArgs []string
+			for _, f := range tc.files {
+				wantArgs = append(wantArgs, "-r", f)
+			}
+			if !slices.Equal(rs.args(), wantArgs) {
+				t.Errorf("args = %q", rs.args())
+			}
+			last := rs.files[len(rs.files)-1]
+			if string(last.data) != string(RenderBarrierRule(v431)) {
+				t.Error("the barrier rule is not loaded last")
+			}
+		})
+	}
+	s := defaultSettings()
+	WithRules("testdata/rules/rm_rf.yaml")(&s)
+	rs, err := buildRuleSet(s, v431)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs.hostPath(RulesDir + "/01-rm_rf.yaml"); got != "testdata/rules/rm_rf.yaml" {
+		t.Errorf("hostPath = %q", got)
+	}
+	if got := rs.hostPath(ImageRulesFile); got != ImageRulesFile {
+		t.Errorf("hostPath(image rules) = %q", got)
+	}
+}
