@@ -10,7 +10,9 @@ import (
 // Outcome is the result of one scenario attempt.
 type Outcome string
 
-// Outcomes, from best to worst for a rule author.
+// Outcomes. Summarise ranks them pass < inconclusive < error < fail: a fail
+// is the only outcome that says the rules misbehave, so a flaky scenario must
+// never hide it behind an error or an inconclusive attempt.
 const (
 	Pass Outcome = "pass"
 	// Fail: the rules did not behave as the scenario says (an expected alert
@@ -42,11 +44,14 @@ type Verdict struct {
 	Forbidden    []ForbiddenHit     // forbid matchers that matched, with the alerts
 	NearMisses   []NearMiss         // alerts of an expected rule that failed another criterion
 	Alerts       []alert.Attributed // every alert of the attempt, all phases, arrival order
-	Steps        []StepResult       // setup, steps, cleanup, in execution order
-	Latencies    []Latency          // one per matched expected alert
-	Timings      Timings
-	Drops        int64 // syscall drops Falco reported during the attempt
-	VictimID     string
+	// Judged is how many of Alerts were recorded when the verdict was made
+	// (at the barrier); later ones (cleanup, stragglers) are listed only.
+	Judged    int
+	Steps     []StepResult // setup, steps, cleanup, in execution order
+	Latencies []Latency    // one per matched expected alert
+	Timings   Timings
+	Drops     int64 // syscall drops Falco reported during the attempt
+	VictimID  string
 }
 
 // ExpectationResult says how one expect matcher fared.
@@ -71,6 +76,7 @@ type NearMiss struct {
 	Field       string
 	Want        string // e.g. `equals "systemctl"`
 	Got         string
+	Missing     bool // the alert has no such field (Got is empty)
 }
 
 // StepResult is what one exec did.

@@ -1,0 +1,22 @@
+// Package runner replays scenarios against one alert hub with a pool of workers. Each attempt
+// gets its own victim container: setup (then a barrier, so setup alerts cannot pass for the
+// steps'), the steps, the barrier, the verdict, cleanup, removal. The barrier makes the alert
+// set of an attempt final without sleeping: the marker command's alert can only arrive after
+// every alert of the execs before it, because Falco handles events in order. Alerts that arrive
+// later (cleanup, stragglers) are listed in the verdict, never judged.
+//
+// An attempt that ends in an error (a step exiting 126/127, a timeout, a failed setup) stops at
+// once, without barrier or cleanup: its victim is thrown away anyway. A must_succeed step that
+// fails stops the remaining steps, but the barrier and verdict still run, so the scenario fails
+// on what it raised rather than erroring on steps whose precondition is missing.
+//
+// Victims are removed off the worker's path: once an attempt is judged, its worker starts the
+// next one while the engine removes the old victim (at most Workers removals pending). Run
+// returns only when every victim is gone.
+//
+// Cancellation: when the context of Run ends, no new attempt starts, running steps are killed
+// through their context, every victim is removed, and Run returns the results gathered so far
+// with the context's error. A scenario whose attempts had not started is absent from the
+// results (it did not run: reporting it as an error would blame the scenario); an attempt cut
+// short is an Error verdict whose reason starts with "cancelled".
+package runner

@@ -1,0 +1,111 @@
+package verdict
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/attack-replay/attack-replay/harness/alert"
+	"github.com/attack-replay/attack-replay/harness/scenario"
+)
+
+// matching applies expect and forbid matchers to alerts.
+type matching struct {
+	candidates []string // what "*" stands for; empty: every rule but the barrier
+}
+
+// differ returns nil when m matches a, else the first criterion that differs,
+// in the order rule, priority, output, fields (file order), tags. ruleMatched
+// says whether the rule name matched, which makes a difference a near miss.
+func (x matching) differ(m scenario.Matcher, a alert.Alert) (d *NearMiss, ruleMatched bool) {
+	if !x.ruleMatches(m.Rule, a.Rule) {
+		return &NearMiss{Field: "rule", Want: fmt.Sprintf("%q", m.Rule), Got: a.Rule}, false
+	}
+	if m.Priority != nil && *m.Priority != a.Priority {
+		return &NearMiss{Field: "priority", Want: m.Priority.String(), Got: a.Priority.String()}, true
+	}
+	if m.Output != nil && !textMatches(*m.Output, a.Output) {
+		return &NearMiss{Field: "output", Want: describeText(*m.Output), Got: a.Output}, true
+	}
+	for _, f := range m.Fields {
+		got, ok := a.Field(f.Field)
+		if !ok {
+			// A field Falco did not send never matches, whatever the
+			// matcher: a regex like ".*" must not pass on an absent field.
+			return &NearMiss{Field: f.Field, Want: describeText(f.TextMatch), Missing: true}, true
+		}
+		if !textMatches(f.TextMatch, got) {
+			return &NearMiss{Field: f.Field, Want: describeText(f.TextMatch), Got: got}, true
+		}
+	}
+	for _, t := range m.Tags {
+		if !slices.Contains(a.Tags, t) {
+			return &NearMiss{Field: "tags", Want: fmt.Sprintf("has %q", t), Got: strings.Join(a.Tags, ", ")}, true
+		}
+	}
+	return nil, true
+}
+
+func (x matching) ruleMatches(want, got string) bool {
+	if got == alert.BarrierRule {
+		return false
+	}
+	if want != scenario.AnyRule {
+		return want == got
+	}
+	return len(x.candidates) == 0 || slices.Contains(x.candidates, got)
+}
+
+func textMatches(m scenario.TextMatch, s string) bool {
+	switch m.Kind {
+	case scenario.Equals:
+		return s == m.Value
+	case scenario.Contains:
+		return strings.Contains(s, m.Value)
+	case scenario.Regex:
+		return m.Re != nil && m.Re.MatchString(s)
+	}
+	return false
+}
+
+func describeText(m scenario.TextMatch) string { return fmt.Sprintf("%s %q", m.Kind, m.Value) }
+
+// describe names a matcher in a reason line: its rule and where it is.
+func describe(m scenario.Matcher) string {
+	s := fmt.Sprintf("%q", m.Rule)
+	if m.Rule == scenario.AnyRule {
+		s = "any candidate rule"
+	}
+	if m.Line > 0 {
+		s += fmt.Sprintf(" (line %d)", m.Line)
+	}
+	return s
+}
+
+// criteria lists every criterion of a matcher beyond its rule, for Format.
+func criteria(m scenario.Matcher, expect bool) string {
+	var c []string
+	if m.Priority != nil {
+		c = append(c, "priority "+m.Priority.String())
+	}
+	if m.Output != nil {
+		c = append(c, "output "+describeText(*m.Output))
+	}
+	for _, f := range m.Fields {
+		c = append(c, f.Field+" "+describeText(f.TextMatch))
+	}
+	if len(m.Tags) > 0 {
+		c = append(c, "tags "+strings.Join(m.Tags, ", "))
+	}
+	if expect {
+		switch {
+		case m.Max != nil && *m.Max == m.Min:
+			c = append(c, fmt.Sprintf("exactly %d", m.Min))
+		case m.Max != nil:
+			c = append(c, fmt.Sprintf("%d to %d alerts", m.Min, *m.Max))
+		case m.Min != 1:
+			c = append(c, fmt.Sprintf("at least %d", m.Min))
+		}
+	}
+	return strings.Join(c, ", ")
+}
