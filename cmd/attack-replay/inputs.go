@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/attack-replay/attack-replay/harness/rules"
@@ -51,13 +53,17 @@ type loaded struct {
 	rulesErrs int
 }
 
-func (in *inputs) load() loaded {
-	paths := in.rules
-	if len(paths) == 0 {
-		paths = pathList{defaultRules}
+// rulesPaths are the --rules paths, or the default when none was given.
+func (in *inputs) rulesPaths() []string {
+	if len(in.rules) == 0 {
+		return []string{defaultRules}
 	}
+	return in.rules
+}
+
+func (in *inputs) load() loaded {
 	var l loaded
-	idx, err := rules.LoadPaths(paths...)
+	idx, err := rules.LoadPaths(in.rulesPaths()...)
 	l.index = idx
 	var rle *rules.LoadError
 	if errors.As(err, &rle) {
@@ -108,31 +114,56 @@ func (l loaded) report(name string, stderr io.Writer) int {
 	return exitProblems
 }
 
-// parseFlags parses a subcommand's flags; it returns false with the exit
-// status when the command must stop.
-func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+// parseFlags parses a subcommand's flags and checks that exactly the named
+// operands follow them; it returns false with the exit status when the
+// command must stop.
+func parseFlags(fs *flag.FlagSet, args []string, operands ...string) (int, bool) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK, false
 		}
 		return exitUsage, false
 	}
-	if fs.NArg() > 0 {
+	switch {
+	case fs.NArg() == len(operands):
+		return 0, true
+	case len(operands) == 0:
 		fmt.Fprintf(fs.Output(), "attack-replay %s: unexpected argument %q (give paths with --rules and --scenarios)\n", fs.Name(), fs.Arg(0))
-		fs.Usage()
-		return exitUsage, false
+	default:
+		// flag stops at the first operand, so a flag after the files
+		// arrives here as one more operand: say so.
+		hint := ""
+		if slices.ContainsFunc(fs.Args(), func(a string) bool { return strings.HasPrefix(a, "-") }) {
+			hint = " (flags go before the files)"
+		}
+		fmt.Fprintf(fs.Output(), "attack-replay %s: want %s, got %s %q%s\n",
+			fs.Name(), strings.Join(operands, " and "), plural(fs.NArg(), "argument"), fs.Args(), hint)
 	}
-	return 0, true
+	fs.Usage()
+	return exitUsage, false
 }
 
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+// newFlagSet makes a subcommand's flag set; operands are shown after
+// [flags] in its usage line.
+func newFlagSet(name, synopsis string, stderr io.Writer, operands ...string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	line := strings.Join(append([]string{"attack-replay", name, "[flags]"}, operands...), " ")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: attack-replay %s [flags]\n\n%s\n\nFlags:\n", name, synopsis)
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\n%s\n\nFlags:\n", line, synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// byKillChain sorts technique files the way ATT&CK lists them: by tactic
+// in kill-chain order, then by technique id, then by path.
+func byKillChain(files []*scenario.File) []*scenario.File {
+	out := slices.Clone(files)
+	slices.SortStableFunc(out, func(a, b *scenario.File) int {
+		return cmp.Or(cmp.Compare(a.Tactic.Order(), b.Tactic.Order()), cmp.Compare(a.Technique, b.Technique), cmp.Compare(a.Path, b.Path))
+	})
+	return out
 }
 
 func plural(n int, word string) string {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/attack-replay/attack-replay/harness/scenario"
@@ -25,14 +24,7 @@ func runList(args []string, stdout, stderr io.Writer) int {
 
 // listing renders the techniques in kill-chain order, then by id.
 func listing(l loaded) string {
-	files := append([]*scenario.File(nil), l.set.Files...)
-	sort.SliceStable(files, func(i, j int) bool {
-		a, b := files[i], files[j]
-		if a.Tactic.Order() != b.Tactic.Order() {
-			return a.Tactic.Order() < b.Tactic.Order()
-		}
-		return a.Technique < b.Technique
-	})
+	files := byKillChain(l.set.Files)
 	idWidth, ruleWidth := 0, 0
 	for _, f := range files {
 		for _, s := range f.Scenarios {

@@ -5,13 +5,16 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/attack-replay/attack-replay/harness/report"
 )
 
-// Exit statuses of every subcommand.
+// Exit statuses of every subcommand. They are the report package's, so
+// coverage and diff exit with what their results say.
 const (
-	exitOK       = 0
-	exitProblems = 1 // the rules or scenarios have problems
-	exitUsage    = 2
+	exitOK       = report.ExitOK      // all is well
+	exitProblems = report.ExitFailed  // problems in the files, a failed gate, a regression, a stale catalog
+	exitUsage    = report.ExitBadArgs // a usage error, or input that cannot be read or written
 )
 
 // command is one subcommand. Each parses its own flags (flag.FlagSet) from
@@ -26,6 +29,9 @@ type command struct {
 var commands = []command{
 	{name: "validate", summary: "check every rules and scenario file, print each problem as path:line:col", run: runValidate},
 	{name: "list", summary: "print the techniques, their scenarios and the rules each scenario names", run: runList},
+	{name: "coverage", summary: "measure how many candidate rules the scenarios expect; gate on it with --fail-under", run: runCoverage},
+	{name: "catalog", summary: "print, write or check the README's table of shipped techniques", run: runCatalog},
+	{name: "diff", summary: "compare two report.json files; exit 1 when head regressed", run: runDiff},
 }
 
 func main() {
@@ -37,17 +43,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return exitUsage
 	}
-	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	switch {
+	case args[0] == "help" && len(args) == 2:
+		// The command's own -h, on stdout: help was asked for.
+		if c, ok := lookup(args[1]); ok {
+			return c.run([]string{"-h"}, stdout, stdout)
+		}
+		return unknown(args[1], stderr)
+	case args[0] == "help" && len(args) > 2:
+		fmt.Fprintf(stderr, "attack-replay help: want one command, got %d (attack-replay help <command>)\n", len(args)-1)
+		return exitUsage
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help":
 		usage(stdout)
 		return exitOK
 	}
+	if c, ok := lookup(args[0]); ok {
+		return c.run(args[1:], stdout, stderr)
+	}
+	return unknown(args[0], stderr)
+}
+
+func lookup(name string) (command, bool) {
 	for _, c := range commands {
-		if c.name == args[0] {
-			return c.run(args[1:], stdout, stderr)
+		if c.name == name {
+			return c, true
 		}
 	}
-	fmt.Fprintf(stderr, "attack-replay: unknown command %q\n\n", args[0])
+	return command{}, false
+}
+
+func unknown(name string, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "attack-replay: unknown command %q\n\n", name)
 	usage(stderr)
 	return exitUsage
 }
@@ -63,6 +89,8 @@ func usage(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.name, c.summary)
 	}
-	b.WriteString("\nRun attack-replay <command> -h for its flags. The replay itself is `make test-rules`.\n")
+	b.WriteString("\nRun attack-replay help <command> (or <command> -h) for its flags. The replay itself is\n`make test-rules`.\n\n")
+	b.WriteString("Exit status: 0 all is well; 1 problems in the files, a failed coverage gate, a regression\n")
+	b.WriteString("or a stale catalog; 2 a usage error or input that cannot be read or written.\n")
 	io.WriteString(w, b.String())
 }

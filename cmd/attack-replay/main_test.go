@@ -102,6 +102,33 @@ func TestUsage(t *testing.T) {
 	}
 }
 
+func TestUsageListsEveryCommandAndHelpPrintsItsFlags(t *testing.T) {
+	_, usageText, _ := runCLI(t, "", "help")
+	for _, c := range commands {
+		line := "\n  " + c.name + strings.Repeat(" ", len("validate")-len(c.name)) + "  " + c.summary + "\n"
+		if !strings.Contains(usageText, line) {
+			t.Errorf("usage lacks %q:\n%s", line, usageText)
+		}
+		for _, args := range [][]string{{"help", c.name}, {c.name, "-h"}} {
+			code, stdout, stderr := runCLI(t, "", args...)
+			out := stdout + stderr
+			if code != exitOK || !strings.HasPrefix(out, "Usage: attack-replay "+c.name+" [flags]") || !strings.Contains(out, "\nFlags:\n  -") {
+				t.Errorf("%q: exit %d\nstdout %q\nstderr %q", args, code, stdout, stderr)
+			}
+			// help asked for is on stdout; -h, like every flag error, on stderr.
+			if (args[0] == "help") != (stdout != "") {
+				t.Errorf("%q printed on the wrong stream: stdout %q stderr %q", args, stdout, stderr)
+			}
+		}
+	}
+	for _, args := range [][]string{{"help", "frobnicate"}, {"help", "diff", "list"}} {
+		code, stdout, stderr := runCLI(t, "", args...)
+		if code != exitUsage || stdout != "" || stderr == "" {
+			t.Errorf("%q: exit %d stdout %q stderr %q", args, code, stdout, stderr)
+		}
+	}
+}
+
 func TestValidateGoodTree(t *testing.T) {
 	dir := copyTree(t, nil)
 	code, stdout, stderr := runCLI(t, dir, append([]string{"validate"}, paths(dir)...)...)
