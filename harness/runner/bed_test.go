@@ -6,11 +6,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,18 +16,19 @@ import (
 
 	"github.com/attack-replay/attack-replay/harness/alert"
 	"github.com/attack-replay/attack-replay/harness/runner"
+	"github.com/attack-replay/attack-replay/harness/runner/runnertest"
 	"github.com/attack-replay/attack-replay/harness/scenario"
 	"github.com/attack-replay/attack-replay/harness/verdict"
 	"github.com/attack-replay/attack-replay/harness/victim"
 )
 
-// The test bed: real victims on the Docker engine, the real alert Hub, and
-// in place of Falco a double that watches the execs the runner makes and
-// pushes recorded Falco alerts (fixtures/falco/http-0.40.0.jsonl) rewritten
-// with the victim's real container id, the exec's real token and the current
-// time. Attribution and the barrier therefore take the real paths.
+// The test bed: real victims on the Docker engine and, in place of Falco,
+// runnertest's double: the real alert Hub fed with recorded Falco alerts
+// (fixtures/falco/http-0.40.0.jsonl) rewritten with the victim's real
+// container id, the exec's real token and the current time. Attribution and
+// the barrier therefore take the real paths.
 
-const sampleFile = "http-0.40.0.jsonl"
+const samplePath = "../../fixtures/falco/http-0.40.0.jsonl"
 
 func TestMain(m *testing.M) {
 	// Ryuk, testcontainers' reaper, is an image that cannot be pulled where
@@ -42,9 +40,9 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// Lines of http-0.40.0.jsonl the tests replay (1-based).
+// Lines of http-0.40.0.jsonl the tests replay (1-based); line 1, the
+// barrier rule's alert, is what the double answers markers with.
 const (
-	lineBarrier  = 1 // attack-replay barrier, fired by `true` with AR_BARRIER set
 	lineSeedRm   = 2 // Disable recovery features: root rm -rf /tmp/x
 	lineAnyRm    = 3 // Any rm: rm -rf /tmp/x
 	lineSeedUser = 5 // Disable recovery features: systemctl ... as a non-root user (<NA>)
@@ -58,22 +56,24 @@ var (
 	samplesErr  error
 )
 
-func sample(t testing.TB, line int) alert.Alert {
+func recorded(t testing.TB) []alert.Alert {
 	t.Helper()
-	samplesOnce.Do(func() {
-		path := filepath.Join("..", "..", "fixtures", "falco", sampleFile)
-		f, err := os.Open(path)
-		if err != nil {
-			samplesErr = err
-			return
-		}
-		defer f.Close()
-		samples, samplesErr = alert.DecodeJSONL(f, path)
-	})
+	samplesOnce.Do(func() { samples, samplesErr = runnertest.LoadSamples(samplePath) })
 	if samplesErr != nil {
-		t.Fatalf("load recorded alerts: %v", samplesErr)
+		t.Fatal(samplesErr)
 	}
-	return samples[line-1].Clone()
+	return samples
+}
+
+// sample returns recorded alert lines, in order.
+func sample(t testing.TB, lines ...int) []alert.Alert {
+	t.Helper()
+	all := recorded(t)
+	out := make([]alert.Alert, len(lines))
+	for i, l := range lines {
+		out[i] = all[l-1]
+	}
+	return out
 }
 
 // requireImage stops the test, loudly, when the victim image is missing:
@@ -93,142 +93,22 @@ func requireImage(t testing.TB) string {
 	return img
 }
 
-// execEvent is one exec the runner made in a victim, as the double sees it.
-type execEvent struct {
-	VictimID string
-	Req      victim.ExecRequest
-	Token    alert.Token
-	Barrier  string // AR_BARRIER: set only on the barrier marker
-	Run      string // the step's command ("" for the marker)
-}
-
-func newExecEvent(id string, req victim.ExecRequest) execEvent {
-	e := execEvent{VictimID: id, Req: req}
-	for _, kv := range req.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case alert.EnvToken:
-			e.Token, _ = alert.ParseToken(v)
-		case alert.EnvBarrier:
-			e.Barrier = v
-		}
+// newFalco starts the double for one test and closes it after.
+func newFalco(t testing.TB, opts ...runnertest.Option) *runnertest.Falco {
+	t.Helper()
+	f, err := runnertest.NewFalco(recorded(t), opts...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(req.Cmd) == 3 && req.Cmd[0] == "/bin/sh" && req.Cmd[1] == "-c" {
-		e.Run = req.Cmd[2]
-	}
-	return e
-}
-
-// alert rewrites a recorded alert as if Falco had just seen this exec.
-func (e execEvent) alert(a alert.Alert) alert.Alert {
-	a = a.Clone()
-	now := time.Now()
-	a.Time = now
-	a.Fields[alert.FieldContainerID] = e.VictimID[:12]
-	a.Fields[alert.FieldToken] = e.Token.String()
-	a.Fields[alert.FieldEventTime] = strconv.FormatInt(now.UnixNano(), 10)
-	if e.Barrier != "" {
-		a.Fields[alert.FieldBarrier] = e.Barrier
-	}
-	return a
-}
-
-// falcoDouble plays Falco: by default, after each step it pushes the
-// recorded alerts listed for that step's command in raises, and after the
-// barrier marker it pushes the barrier alert.
-type falcoDouble struct {
-	t      testing.TB
-	image  string
-	src    *alert.ChannelSource
-	hub    *alert.Hub
-	raises map[string][]int // step command -> sample lines
-	// before runs before an exec reaches the victim v (rendezvous, cancel,
-	// panic); react replaces the default reaction after it.
-	before func(ctx context.Context, v runner.Victim, e execEvent)
-	react  func(f *falcoDouble, e execEvent)
-	drops  atomic.Int64
-	execs  atomic.Int64
-}
-
-func newFalcoDouble(t testing.TB) *falcoDouble {
-	f := &falcoDouble{t: t, image: requireImage(t), src: alert.NewChannelSource(), raises: map[string][]int{}}
-	f.hub = alert.NewHub(f.src)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = f.hub.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	t.Cleanup(f.Close)
 	return f
 }
 
-// Default is the double's normal reaction to an exec.
-func (f *falcoDouble) Default(e execEvent) {
-	if e.Barrier != "" {
-		f.src.Push(e.alert(sample(f.t, lineBarrier)))
-		return
-	}
-	f.Raise(e, f.raises[e.Run]...)
-}
-
-// Raise pushes the sample lines as alerts of e.
-func (f *falcoDouble) Raise(e execEvent, lines ...int) {
-	for _, l := range lines {
-		f.src.Push(e.alert(sample(f.t, l)))
-	}
-}
-
-// Flush returns once the hub has routed every alert pushed so far: it sends
-// a barrier of its own behind them and waits for it, as the runner does.
-func (f *falcoDouble) Flush(e execEvent) {
-	e.Barrier = "flush-" + e.Token.String()
-	w := f.hub.Barrier(e.Barrier)
-	f.src.Push(e.alert(sample(f.t, lineBarrier)))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := w.Wait(ctx); err != nil {
-		f.t.Errorf("flush alerts: %v", err)
-	}
-}
-
-func (f *falcoDouble) start(ctx context.Context, sc *scenario.Scenario, runID string) (runner.Victim, error) {
-	v, err := runner.StartVictims(f.image, testcontainers.WithLogger(log.TestLogger(f.t)))(ctx, sc, runID)
-	if v == nil {
-		return nil, err
-	}
-	return &watched{Victim: v, f: f}, err
-}
-
-// watched is a real victim whose execs the double sees.
-type watched struct {
-	runner.Victim
-	f *falcoDouble
-}
-
-func (w *watched) Exec(ctx context.Context, req victim.ExecRequest) (victim.ExecResult, error) {
-	e := newExecEvent(w.ID(), req)
-	w.f.execs.Add(1)
-	if w.f.before != nil {
-		w.f.before(ctx, w.Victim, e)
-	}
-	res, err := w.Victim.Exec(ctx, req)
-	if err == nil {
-		if w.f.react != nil {
-			w.f.react(w.f, e)
-		} else {
-			w.f.Default(e)
-		}
-	}
-	return res, err
-}
-
-// config is a runner configuration on the double, with a run id of its own;
+// config is a runner configuration on real victims watched by the double f,
+// with a run id of its own;
 // the test fails if any container of that run outlives it.
-func (f *falcoDouble) config(t testing.TB) runner.Config {
+func config(t testing.TB, f *runnertest.Falco) runner.Config {
+	image := requireImage(t)
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	runID := "test-" + hex.EncodeToString(b)
@@ -237,10 +117,10 @@ func (f *falcoDouble) config(t testing.TB) runner.Config {
 		Workers:        2,
 		Grace:          -1, // the barrier alone must make the verdict right
 		BarrierTimeout: 10 * time.Second,
-		StartVictim:    f.start,
-		Hub:            f.hub,
-		Drops:          f.drops.Load,
-		FalcoState:     func() string { return "falco double: " + strconv.Itoa(f.hub.Stats().Received) + " alerts" },
+		StartVictim:    f.Wrap(runner.StartVictims(image, testcontainers.WithLogger(log.TestLogger(t)))),
+		Hub:            f.Hub(),
+		Drops:          f.Drops,
+		FalcoState:     f.State,
 		Candidates:     []string{seedRule, "Any rm"},
 		RunID:          runID,
 	}

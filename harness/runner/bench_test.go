@@ -28,8 +28,7 @@ func BenchmarkOverhead(b *testing.B) {
 	var base float64 // s/scenario with one worker
 	for _, workers := range []int{1, 2, 4} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
-			f := newFalcoDouble(b)
-			cfg := f.config(b)
+			cfg := config(b, newFalco(b))
 			cfg.Workers = workers
 			cfg.Grace = -1
 			scs := make([]*scenario.Scenario, benchScenarios)

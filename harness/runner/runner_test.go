@@ -11,6 +11,7 @@ import (
 
 	"github.com/attack-replay/attack-replay/harness/alert"
 	"github.com/attack-replay/attack-replay/harness/runner"
+	"github.com/attack-replay/attack-replay/harness/runner/runnertest"
 	"github.com/attack-replay/attack-replay/harness/scenario"
 	"github.com/attack-replay/attack-replay/harness/verdict"
 	"github.com/attack-replay/attack-replay/harness/victim"
@@ -46,10 +47,10 @@ func only(t *testing.T, r verdict.Result, want verdict.Outcome) verdict.Verdict 
 }
 
 func TestOutcomes(t *testing.T) {
-	f := newFalcoDouble(t)
-	f.raises["rm -rf /tmp/x"] = []int{lineSeedRm, lineAnyRm}
-	f.raises["mkdir -p /tmp/build-cache && rm -rf /tmp/build-cache"] = []int{lineSeedRm}
-	f.raises["su nobody -s /bin/sh -c true"] = []int{lineSeedUser}
+	f := newFalco(t)
+	f.On("rm -rf /tmp/x", sample(t, lineSeedRm, lineAnyRm)...)
+	f.On("mkdir -p /tmp/build-cache && rm -rf /tmp/build-cache", sample(t, lineSeedRm)...)
+	f.On("su nobody -s /bin/sh -c true", sample(t, lineSeedUser)...)
 
 	pass := scn("pass", "mkdir -p /tmp/x", "rm -rf /tmp/x")
 	pass.Setup = []scenario.Step{{Run: "touch /tmp/setup-done"}}
@@ -89,7 +90,7 @@ func TestOutcomes(t *testing.T) {
 	slow.Timeout = 3 * time.Second
 	slow.Expect = []scenario.Matcher{expectRule(seedRule)}
 
-	cfg := f.config(t)
+	cfg := config(t, f)
 	var mu sync.Mutex
 	var progress []string
 	cfg.OnResult = func(r verdict.Result) {
@@ -190,34 +191,38 @@ func TestOutcomes(t *testing.T) {
 // all: an alert delivered before the barrier alert is judged, one delivered
 // after it is listed but not judged.
 func TestBarrierOrdering(t *testing.T) {
-	f := newFalcoDouble(t)
+	f := newFalco(t)
 	var mu sync.Mutex
-	lastStep := map[string]execEvent{} // victim -> its step exec
-	f.react = func(f *falcoDouble, e execEvent) {
+	lastStep := map[string]runnertest.Exec{} // victim -> its step exec
+	f.React(func(e runnertest.Exec) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
 		case e.Token.Phase == alert.PhaseSteps:
 			lastStep[e.VictimID] = e
 			if e.Run == "rm -rf /tmp/early" {
-				f.Raise(e, lineSeedRm)
+				f.Raise(e, sample(t, lineSeedRm)...)
 			}
 		case e.Barrier != "":
 			f.Default(e)
 		case e.Token.Phase == alert.PhaseCleanup && strings.Contains(e.Run, "late"):
 			// Falco reports the step's alert only now, after the barrier
 			// and the verdict: it carries the step's token all the same.
-			f.Raise(lastStep[e.VictimID], lineSeedRm)
-			f.Flush(e)
+			f.Raise(lastStep[e.VictimID], sample(t, lineSeedRm)...)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := f.Flush(ctx); err != nil {
+				t.Error(err)
+			}
 		}
-	}
+	})
 	early := scn("alert-then-barrier", "rm -rf /tmp/early")
 	early.Expect = []scenario.Matcher{expectRule(seedRule)}
 	late := scn("barrier-then-alert", "rm -rf /tmp/late")
 	late.Expect = []scenario.Matcher{expectRule(seedRule)}
 	late.Cleanup = []scenario.Step{{Run: "echo late"}}
 
-	res := run(t, f.config(t), early, late)
+	res := run(t, config(t, f), early, late)
 
 	v := only(t, res["alert-then-barrier"], verdict.Pass)
 	if v.Judged != 1 {
@@ -234,9 +239,8 @@ func TestBarrierOrdering(t *testing.T) {
 
 func TestBarrierErrors(t *testing.T) {
 	t.Run("barrier never arrives", func(t *testing.T) {
-		f := newFalcoDouble(t)
-		f.react = func(*falcoDouble, execEvent) {} // Falco sees nothing
-		cfg := f.config(t)
+		f := newFalco(t, runnertest.DropBarriers()) // Falco sees nothing
+		cfg := config(t, f)
 		cfg.BarrierTimeout = 300 * time.Millisecond
 		s := scn("silent-falco", "true")
 		s.Expect = []scenario.Matcher{expectRule(seedRule)}
@@ -246,17 +250,17 @@ func TestBarrierErrors(t *testing.T) {
 		}
 	})
 	t.Run("falco dies during the barrier", func(t *testing.T) {
-		f := newFalcoDouble(t)
-		f.react = func(f *falcoDouble, e execEvent) {
+		f := newFalco(t)
+		f.React(func(e runnertest.Exec) {
 			if e.Barrier != "" {
-				f.src.Fail(errors.New("falco exited 134"))
+				f.Fail(errors.New("falco exited 134"))
 			}
-		}
+		})
 		s := scn("falco-dies", "true")
 		s.Expect = []scenario.Matcher{expectRule(seedRule)}
 		after := scn("after-falco-died", "true")
 		after.Expect = []scenario.Matcher{expectRule(seedRule)}
-		cfg := f.config(t)
+		cfg := config(t, f)
 		cfg.Workers = 1
 		res := run(t, cfg, s, after)
 		v := only(t, res["falco-dies"], verdict.Error)
@@ -269,8 +273,8 @@ func TestBarrierErrors(t *testing.T) {
 		}
 	})
 	t.Run("victim cannot start", func(t *testing.T) {
-		f := newFalcoDouble(t)
-		cfg := f.config(t)
+		f := newFalco(t)
+		cfg := config(t, f)
 		cfg.StartVictim = runner.StartVictims("attack-replay/victim:no-such-tag")
 		s := scn("no-image", "true")
 		s.Expect = []scenario.Matcher{expectRule(seedRule)}
@@ -281,18 +285,51 @@ func TestBarrierErrors(t *testing.T) {
 	})
 }
 
-func TestInconclusiveOnDrops(t *testing.T) {
-	f := newFalcoDouble(t)
-	f.react = func(f *falcoDouble, e execEvent) {
+// TestBarrierLate: the barrier alert comes well after the marker ran, and an
+// alert of the steps comes between the two. The runner waits for the barrier
+// (and then the grace period) before judging, so that alert counts.
+func TestBarrierLate(t *testing.T) {
+	const delay, grace = 300 * time.Millisecond, 100 * time.Millisecond
+	f := newFalco(t, runnertest.BarrierDelay(delay))
+	var mu sync.Mutex
+	lastStep := map[string]runnertest.Exec{}
+	f.React(func(e runnertest.Exec) {
+		mu.Lock()
+		defer mu.Unlock()
 		if e.Token.Phase == alert.PhaseSteps {
-			f.drops.Add(5) // Falco dropped the events of the step
+			lastStep[e.VictimID] = e
+			return
+		}
+		if e.Barrier != "" {
+			f.Raise(lastStep[e.VictimID], sample(t, lineSeedRm)...)
+		}
+		f.Default(e)
+	})
+	s := scn("late-barrier", "rm -rf /tmp/x")
+	s.Expect = []scenario.Matcher{expectRule(seedRule)}
+	cfg := config(t, f)
+	cfg.Grace = grace
+	v := only(t, run(t, cfg, s)["late-barrier"], verdict.Pass)
+	if v.Judged != 1 {
+		t.Errorf("%d alerts judged, want the step's alert that came before the barrier", v.Judged)
+	}
+	if v.Timings.Barrier < delay+grace {
+		t.Errorf("barrier phase took %v: the runner did not wait %v for the barrier and %v of grace", v.Timings.Barrier, delay, grace)
+	}
+}
+
+func TestInconclusiveOnDrops(t *testing.T) {
+	f := newFalco(t)
+	f.React(func(e runnertest.Exec) {
+		if e.Token.Phase == alert.PhaseSteps {
+			f.AddDrops(5) // Falco dropped the events of the step
 			return
 		}
 		f.Default(e)
-	}
+	})
 	s := scn("dropped", "rm -rf /tmp/x")
 	s.Expect = []scenario.Matcher{expectRule(seedRule)}
-	v := only(t, run(t, f.config(t), s)["dropped"], verdict.Inconclusive)
+	v := only(t, run(t, config(t, f), s)["dropped"], verdict.Inconclusive)
 	if v.Drops != 5 || !strings.Contains(v.Reason, "Falco dropped 5 syscall events") {
 		t.Errorf("drops %d, reason %q", v.Drops, v.Reason)
 	}
@@ -300,20 +337,20 @@ func TestInconclusiveOnDrops(t *testing.T) {
 
 // TestRepeatFlaky runs a scenario whose rule fires every other time.
 func TestRepeatFlaky(t *testing.T) {
-	f := newFalcoDouble(t)
+	f := newFalco(t)
 	var n atomic.Int64
-	f.react = func(f *falcoDouble, e execEvent) {
+	f.React(func(e runnertest.Exec) {
 		if e.Token.Phase == alert.PhaseSteps && n.Add(1)%2 == 0 {
 			return
 		}
 		f.Default(e)
-	}
-	f.raises["rm -rf /tmp/x"] = []int{lineSeedRm}
+	})
+	f.On("rm -rf /tmp/x", sample(t, lineSeedRm)...)
 	s := scn("flaky", "rm -rf /tmp/x")
 	s.Expect = []scenario.Matcher{expectRule(seedRule)}
 	stable := scn("stable", "true")
 	stable.Forbid = []scenario.Matcher{{Rule: seedRule}}
-	cfg := f.config(t)
+	cfg := config(t, f)
 	cfg.Repeat = 4
 	var attempts atomic.Int64
 	cfg.OnAttempt = func(verdict.Verdict) { attempts.Add(1) }
@@ -344,17 +381,17 @@ func TestRepeatFlaky(t *testing.T) {
 // TestPanics: a panic in a step handler or a callback is recovered, the
 // victim is removed (the bed's cleanup checks the engine), and Run says so.
 func TestPanics(t *testing.T) {
-	f := newFalcoDouble(t)
-	f.before = func(_ context.Context, _ runner.Victim, e execEvent) {
+	f := newFalco(t)
+	f.Before(func(_ context.Context, _ runner.Victim, e runnertest.Exec) {
 		if e.Run == "boom" {
 			panic("step handler exploded")
 		}
-	}
+	})
 	boom := scn("panics", "true", "boom")
 	boom.Expect = []scenario.Matcher{expectRule(seedRule)}
 	fine := scn("callback-panics", "true")
 	fine.Forbid = []scenario.Matcher{{Rule: seedRule}}
-	cfg := f.config(t)
+	cfg := config(t, f)
 	cfg.OnResult = func(r verdict.Result) {
 		if r.ScenarioID == "callback-panics" {
 			panic("progress printer exploded")
@@ -378,11 +415,11 @@ func TestPanics(t *testing.T) {
 // TestCancel cancels the run while a step sleeps: the step is killed, the
 // victim removed, scenarios not started are absent, and Run says why.
 func TestCancel(t *testing.T) {
-	f := newFalcoDouble(t)
+	f := newFalco(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	watcherDone := make(chan error, 1)
-	f.before = func(_ context.Context, v runner.Victim, e execEvent) {
+	f.Before(func(_ context.Context, v runner.Victim, e runnertest.Exec) {
 		if e.Run != "sleep 600" {
 			return
 		}
@@ -396,7 +433,7 @@ func TestCancel(t *testing.T) {
 			cancel()
 			watcherDone <- err
 		}()
-	}
+	})
 	first := scn("sleeps", "sleep 600")
 	first.Expect = []scenario.Matcher{expectRule(seedRule)}
 	var rest []*scenario.Scenario
@@ -405,7 +442,7 @@ func TestCancel(t *testing.T) {
 		s.Expect = []scenario.Matcher{expectRule(seedRule)}
 		rest = append(rest, s)
 	}
-	cfg := f.config(t)
+	cfg := config(t, f)
 	cfg.Workers = 1
 	results, err := runner.New(cfg).Run(ctx, append([]*scenario.Scenario{first}, rest...))
 	assertNoVictims(t, cfg.RunID)
@@ -430,7 +467,7 @@ func TestCancel(t *testing.T) {
 // TestParallel proves the workers run attempts at once: each step waits
 // until the other scenario's step has started too.
 func TestParallel(t *testing.T) {
-	f := newFalcoDouble(t)
+	f := newFalco(t)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	both := make(chan struct{})
@@ -439,7 +476,7 @@ func TestParallel(t *testing.T) {
 		close(both)
 	}()
 	var alone atomic.Bool
-	f.before = func(ctx context.Context, _ runner.Victim, e execEvent) {
+	f.Before(func(ctx context.Context, _ runner.Victim, e runnertest.Exec) {
 		if e.Token.Phase != alert.PhaseSteps {
 			return
 		}
@@ -450,12 +487,12 @@ func TestParallel(t *testing.T) {
 			alone.Store(true)
 		case <-ctx.Done():
 		}
-	}
+	})
 	a := scn("parallel-a", "true")
 	a.Forbid = []scenario.Matcher{{Rule: seedRule}}
 	b := scn("parallel-b", "true")
 	b.Forbid = []scenario.Matcher{{Rule: seedRule}}
-	cfg := f.config(t)
+	cfg := config(t, f)
 	cfg.Workers = 2
 	res := run(t, cfg, a, b)
 	if alone.Load() {
@@ -470,8 +507,7 @@ func TestConfigErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "StartVictim") {
 		t.Errorf("missing StartVictim and Hub: err = %v", err)
 	}
-	f := newFalcoDouble(t)
-	cfg := f.config(t)
+	cfg := config(t, newFalco(t))
 	if _, err := runner.New(cfg).Run(context.Background(), []*scenario.Scenario{nil}); err == nil || !strings.Contains(err.Error(), "scenario 1 of 1 is nil") {
 		t.Errorf("nil scenario: err = %v", err)
 	}
