@@ -44,7 +44,7 @@ func PlanSpecs(scenarios []*scenario.Scenario, root string, repeat int) ([]Spec,
 		specs = append(specs, Spec{
 			Scenario: sc,
 			Text:     SpecText(sc),
-			Labels:   Labels(sc),
+			Labels:   SpecLabels(sc),
 			Location: types.CodeLocation{FileName: abs, LineNumber: sc.Line},
 			Timeout:  time.Duration(repeat)*sc.Timeout + queueMargin,
 		})
@@ -66,10 +66,10 @@ func SpecText(sc *scenario.Scenario) string {
 	return text
 }
 
-// Labels are the Ginkgo labels of a scenario's spec: technique (and its
+// SpecLabels are the Ginkgo labels of a scenario's spec: technique (and its
 // parent for a sub-technique, so TECHNIQUES=T1003 selects T1003.008 too),
 // tactic, and "benign" or "attack".
-func Labels(sc *scenario.Scenario) []string {
+func SpecLabels(sc *scenario.Scenario) []string {
 	id := string(sc.Technique)
 	labels := []string{"technique:" + id}
 	if parent, _, ok := strings.Cut(id, "."); ok {

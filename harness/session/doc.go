@@ -1,0 +1,6 @@
+// Package session wires one replay run together: it reads the run's
+// configuration from the environment, checks that the images exist, starts
+// one Falco with the candidate rules, replays the selected scenarios with the
+// runner, hands each scenario's result to whoever waits for it (the Ginkgo
+// suite's specs), and writes the reports when the run is over.
+package session

@@ -1,0 +1,129 @@
+//go:build rules
+
+package techniques
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/attack-replay/attack-replay/harness/session"
+)
+
+// Filled by TestTechniques before RunSpecs: Ginkgo builds the Describe
+// below only then, so the specs come from the scenario files.
+var (
+	cfg    session.Config
+	specs  []Spec
+	inputs session.Inputs
+	sess   *session.Session
+)
+
+// TestTechniques loads the rules and scenarios, stops at once (naming
+// FALCO_IMAGE) when the Falco image is missing, and runs one spec per
+// scenario. Paths in RULES, SCENARIOS and REPORT_DIR are relative to the
+// repository root.
+func TestTechniques(t *testing.T) {
+	RegisterFailHandler(Fail)
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	if cfg, err = session.FromEnv(os.Getenv); err != nil {
+		t.Fatal(err)
+	}
+	idx, set, err := session.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range set.Warnings {
+		t.Log("warning: " + w.String())
+	}
+	all := set.Scenarios()
+	if specs, err = PlanSpecs(all, root, cfg.Repeat); err != nil {
+		t.Fatal(err)
+	}
+	suiteConfig, _ := GinkgoConfiguration()
+	selected, err := Select(specs, suiteConfig.LabelFilter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs = session.Inputs{Rules: idx, All: all, LabelFilter: suiteConfig.LabelFilter}
+	for _, s := range selected {
+		inputs.Selected = append(inputs.Selected, s.Scenario)
+	}
+	if !suiteConfig.DryRun {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := session.Preflight(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	RunSpecs(t, "attack-replay ATT&CK techniques")
+}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var err error
+	sess, err = session.Start(ctx, cfg, inputs, log)
+	DeferCleanup(closeSession, NodeTimeout(5*time.Minute))
+	Expect(err).NotTo(HaveOccurred(), "Falco did not start with the candidate rules %v", cfg.Rules)
+	fmt.Fprintf(os.Stderr, "attack-replay: %d of %d scenarios selected, %d worker(s), %d attempt(s) each\n",
+		len(inputs.Selected), len(inputs.All), cfg.Workers, cfg.Repeat)
+}, NodeTimeout(10*time.Minute))
+
+// closeSession stops the run, writes the reports and prints the table per
+// technique.
+func closeSession(ctx SpecContext) {
+	rep, err := sess.Close(ctx)
+	fmt.Fprintln(os.Stdout)
+	if werr := WriteTable(os.Stdout, Summarise(sess.Results())); werr != nil {
+		fmt.Fprintln(os.Stderr, "attack-replay: print summary:", werr)
+	}
+	if rep != nil {
+		fmt.Fprintf(os.Stdout, "\nreports: %s (report.md, report.html, report.json, navigator-layer.json)\n", cfg.ReportDir)
+		if !rep.Summary.Trustworthy {
+			fmt.Fprintln(os.Stdout, "WARNING: Falco dropped syscall events during this run: missing alerts prove nothing (see report.md).")
+		}
+	}
+	Expect(err).NotTo(HaveOccurred(), "closing the run")
+}
+
+var _ = Describe("ATT&CK techniques", func() {
+	for _, sp := range specs {
+		It(sp.Text, Label(sp.Labels...), sp.Location, SpecTimeout(sp.Timeout), func(ctx SpecContext) {
+			res, err := sess.Await(ctx, sp.Scenario.ID)
+			Expect(err).NotTo(HaveOccurred())
+			AddReportEntry("verdict", string(res.Outcome))
+			p := sess.Progress()
+			fmt.Fprintf(os.Stderr, "attack-replay: [%d/%d] %s %s — %d failed, %d errors so far\n",
+				p.Done, p.Total, res.Outcome, sp.Scenario.ID, p.Failed, p.Errors)
+			Expect(res).To(HavePassed())
+		})
+	}
+})
+
+// moduleRoot is the directory holding go.mod, above the test's package
+// directory where `go test` starts it.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("find module root: no go.mod above %s", dir)
+		}
+	}
+}
