@@ -32,7 +32,7 @@ label_or = $(subst $(space), || ,$(strip $(foreach x,$(subst $(comma), ,$(2)),$(
 LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQUES))))\
   $(if $(and $(TECHNIQUES),$(TACTICS)), && )$(if $(TACTICS),($(call label_or,tactic,$(TACTICS)))))
 
-.PHONY: all test test-rules test-published validate lint bench fuzz victim-image catalog check-catalog clean
+.PHONY: all test test-rules test-published validate lint bench fuzz victim-image catalog check-catalog clean clean-containers
 
 all: lint test
 
@@ -84,7 +84,12 @@ bench: victim-image
 ## fuzz: the scenario loader's fuzz target (FUZZTIME=5m)
 FUZZTIME ?= 2m
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./harness/scenario
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./harness/scenario
+
+## clean-containers: remove every container labelled attack-replay (left by a killed run)
+clean-containers:
+	@ids=$$(docker ps -aq --filter label=attack-replay); \
+	  if [ -n "$$ids" ]; then docker rm -f -v $$ids; else echo "no attack-replay containers"; fi
 
 clean:
 	rm -rf "$(REPORT_DIR)"

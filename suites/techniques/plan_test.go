@@ -95,7 +95,7 @@ func TestSummaryTable(t *testing.T) {
 	att := func(tech, tactic string, o verdict.Outcome, lat ...time.Duration) verdict.Verdict {
 		v := verdict.Verdict{Technique: tech, Tactic: tactic, Outcome: o}
 		for _, l := range lat {
-			v.Latencies = append(v.Latencies, verdict.Latency{Detection: l})
+			v.Latencies = append(v.Latencies, verdict.Latency{Detection: l - time.Millisecond, Delivery: time.Millisecond})
 		}
 		return v
 	}

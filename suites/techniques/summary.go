@@ -21,8 +21,9 @@ type Row struct {
 	Errors       int
 	Inconclusive int
 	Flaky        int
-	// MedianLatency is the median detection latency (step start to Falco's
-	// event time) over every matched expected alert; 0 when none matched.
+	// MedianLatency is the median time from a step's start to the harness
+	// receiving the expected alert it caused (detection plus delivery, as in
+	// report.md), over every matched expected alert; 0 when none matched.
 	MedianLatency time.Duration
 }
 
@@ -56,7 +57,7 @@ func Summarise(results []verdict.Result) []Row {
 		}
 		for _, a := range res.Attempts {
 			for _, l := range a.Latencies {
-				latencies[first.Technique] = append(latencies[first.Technique], l.Detection)
+				latencies[first.Technique] = append(latencies[first.Technique], l.Detection+l.Delivery)
 			}
 		}
 	}
