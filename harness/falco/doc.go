@@ -7,5 +7,6 @@
 //
 // What a real Falco did is recorded in ../../fixtures/falco (FACTS.md's samples); the parsers
 // are tested against those files, and the container logic against a stand-in image
-// (internal/standin) that replays them.
+// (internal/standin, built by the falcotest package, which tests of other packages use too)
+// that replays them.
 package falco

@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/attack-replay/attack-replay/harness/alert"
+	"github.com/attack-replay/attack-replay/harness/falco/falcotest"
 )
 
 // These tests run the module for real — Docker, privileges fallback,
@@ -135,13 +136,7 @@ func TestRunGRPCReadyThenCrash(t *testing.T) {
 
 	// Falco dies mid-run: a waiter gets the exit code and last log lines.
 	w := c.Hub().Barrier("never-sent")
-	// Detached: an exec racing its container's death may never report
-	// its own exit.
-	ex, err := c.cli.ExecCreate(context.Background(), c.GetContainerID(), client.ExecCreateOptions{Cmd: []string{falcoBinary, "standin-ctl", "exit", "3"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.cli.ExecStart(context.Background(), ex.ID, client.ExecStartOptions{Detach: true}); err != nil {
+	if err := falcotest.Exit(context.Background(), c.GetContainerID(), 3); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -20,6 +20,9 @@ const (
 	DefaultVictimImage = victim.DefaultImage
 )
 
+// NoGrace as Config.Grace waits for nothing after the barrier.
+const NoGrace time.Duration = -1
+
 // Config is everything a run can be told, from the environment.
 type Config struct {
 	FalcoImage       string
@@ -33,63 +36,65 @@ type Config struct {
 	Scenarios        string
 	Workers          int
 	Repeat           int
-	ReportDir        string
+	ReportDir        string        // "": no reports written
 	BarrierTimeout   time.Duration // 0: the runner's default
-	Grace            time.Duration // 0: the runner's default
+	Grace            time.Duration // 0: the runner's default; NoGrace: none
 }
 
-// FromEnv reads the configuration; an unset or empty variable takes its
-// default. Every malformed value is reported, naming its variable.
+// FromEnv reads the configuration (README: Configuration); an unset or
+// blank variable takes its default, white space around a value is ignored.
+// Every malformed value is reported in one error, one per line, naming its
+// variable and what it accepts.
 func FromEnv(getenv func(string) string) (Config, error) {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	c := Config{
-		FalcoImage:   or(getenv("FALCO_IMAGE"), DefaultFalcoImage),
-		VictimImage:  or(getenv("VICTIM_IMAGE"), DefaultVictimImage),
-		Rules:        splitList(or(getenv("RULES"), DefaultRules)),
-		Scenarios:    or(getenv("SCENARIOS"), DefaultScenarios),
-		ReportDir:    or(getenv("REPORT_DIR"), DefaultReportDir),
-		Workers:      runtime.NumCPU(),
-		Repeat:       1,
-		FalcoStartup: falco.DefaultStartupTimeout,
+		FalcoImage:       or(get("FALCO_IMAGE"), DefaultFalcoImage),
+		FalcoTransport:   falco.TransportAuto,
+		FalcoPrivileges:  falco.PrivilegesAuto,
+		FalcoStartup:     falco.DefaultStartupTimeout,
+		VictimImage:      or(get("VICTIM_IMAGE"), DefaultVictimImage),
+		VictimPrivileges: victim.PrivilegesAuto,
+		Rules:            splitList(or(get("RULES"), DefaultRules)),
+		Scenarios:        or(get("SCENARIOS"), DefaultScenarios),
+		ReportDir:        or(get("REPORT_DIR"), DefaultReportDir),
+		Workers:          runtime.NumCPU(),
+		Repeat:           1,
 	}
 	var errs []string
 	bad := func(name, value, want string) {
 		errs = append(errs, fmt.Sprintf("%s=%q: %s", name, value, want))
 	}
-	if v := getenv("FALCO_TRANSPORT"); v != "" {
-		t, err := falco.ParseTransport(v)
-		if err != nil {
+	if v := get("FALCO_TRANSPORT"); v != "" {
+		if t, err := falco.ParseTransport(v); err != nil {
 			bad("FALCO_TRANSPORT", v, "want auto, grpc or http")
+		} else {
+			c.FalcoTransport = t
 		}
-		c.FalcoTransport = t
-	} else {
-		c.FalcoTransport = falco.TransportAuto
 	}
-	c.FalcoPrivileges = falco.PrivilegesAuto
-	if v := getenv("FALCO_PRIVILEGES"); v != "" {
-		switch p := falco.Privileges(v); p {
+	if v := get("FALCO_PRIVILEGES"); v != "" {
+		switch p := falco.Privileges(strings.ToLower(v)); p {
 		case falco.PrivilegesAuto, falco.PrivilegesPrivileged, falco.PrivilegesCapabilities:
 			c.FalcoPrivileges = p
 		default:
 			bad("FALCO_PRIVILEGES", v, "want auto, privileged or capabilities")
 		}
 	}
-	c.VictimPrivileges = victim.PrivilegesAuto
-	if v := getenv("VICTIM_PRIVILEGES"); v != "" {
-		p, err := victim.ParsePrivileges(v)
-		if err != nil {
+	if v := get("VICTIM_PRIVILEGES"); v != "" {
+		if p, err := victim.ParsePrivileges(v); err != nil {
 			bad("VICTIM_PRIVILEGES", v, "want auto, privileged or default")
+		} else {
+			c.VictimPrivileges = p
 		}
-		c.VictimPrivileges = p
 	}
-	if v := getenv("FALCO_IMAGE_RULES"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
+	if v := get("FALCO_IMAGE_RULES"); v != "" {
+		if b, err := strconv.ParseBool(v); err != nil {
 			bad("FALCO_IMAGE_RULES", v, "want true or false")
+		} else {
+			c.FalcoImageRules = b
 		}
-		c.FalcoImageRules = b
 	}
 	positive := func(name string, dst *int) {
-		if v := getenv(name); v != "" {
+		if v := get(name); v != "" {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
 				bad(name, v, "want a whole number of at least 1")
@@ -101,7 +106,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	positive("WORKERS", &c.Workers)
 	positive("REPEAT", &c.Repeat)
 	duration := func(name string, dst *time.Duration) {
-		if v := getenv(name); v != "" {
+		if v := get(name); v != "" {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
 				bad(name, v, "want a positive duration such as 30s or 2m")
@@ -112,18 +117,28 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	duration("FALCO_STARTUP_TIMEOUT", &c.FalcoStartup)
 	duration("BARRIER_TIMEOUT", &c.BarrierTimeout)
-	duration("BARRIER_GRACE", &c.Grace)
+	// The grace period is for safety only: 0 turns it off.
+	if v := get("BARRIER_GRACE"); v != "" {
+		switch d, err := time.ParseDuration(v); {
+		case err != nil || d < 0:
+			bad("BARRIER_GRACE", v, "want a duration such as 50ms, or 0 for none")
+		case d == 0:
+			c.Grace = NoGrace
+		default:
+			c.Grace = d
+		}
+	}
 	if len(errs) > 0 {
-		return c, fmt.Errorf("read configuration: %s", strings.Join(errs, "; "))
+		return c, fmt.Errorf("read configuration: %d malformed variable(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
 	}
 	return c, nil
 }
 
 func or(v, def string) string {
-	if strings.TrimSpace(v) == "" {
+	if v == "" {
 		return def
 	}
-	return strings.TrimSpace(v)
+	return v
 }
 
 // splitList splits RULES on commas and white space: "rules/ extra.yaml".

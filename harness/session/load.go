@@ -62,7 +62,8 @@ func Preflight(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("check victim image: %w", err)
 	}
 	if !ok {
-		return fmt.Errorf("victim image %q is not in the Docker engine: build it with `make victim-image`, or set VICTIM_IMAGE to an image that is", cfg.VictimImage)
+		return fmt.Errorf("check victim image: %w: %q is not in the Docker engine: build it with `make victim-image`, or set %s to an image that is",
+			victim.ErrImageMissing, cfg.VictimImage, victim.ImageEnv)
 	}
 	return nil
 }

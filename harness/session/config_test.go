@@ -1,0 +1,130 @@
+package session_test
+
+import (
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/attack-replay/attack-replay/harness/falco"
+	"github.com/attack-replay/attack-replay/harness/session"
+	"github.com/attack-replay/attack-replay/harness/victim"
+)
+
+// env is a getenv over a map.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestFromEnvDefaults(t *testing.T) {
+	got, err := session.FromEnv(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := session.Config{
+		FalcoImage:       "falcosecurity/falco:0.43.1",
+		FalcoTransport:   falco.TransportAuto,
+		FalcoPrivileges:  falco.PrivilegesAuto,
+		FalcoStartup:     falco.DefaultStartupTimeout,
+		VictimImage:      "attack-replay/victim:bookworm",
+		VictimPrivileges: victim.PrivilegesAuto,
+		Rules:            []string{"rules/"},
+		Scenarios:        "scenarios/",
+		Workers:          runtime.NumCPU(),
+		Repeat:           1,
+		ReportDir:        "reports",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("FromEnv() =\n%+v\nwant\n%+v", got, want)
+	}
+	// Blank is unset.
+	blank, err := session.FromEnv(func(string) string { return "  " })
+	if err != nil || !reflect.DeepEqual(blank, want) {
+		t.Errorf("FromEnv(blank) = %+v, %v; want the defaults", blank, err)
+	}
+}
+
+func TestFromEnvEveryVariable(t *testing.T) {
+	got, err := session.FromEnv(env(map[string]string{
+		"FALCO_IMAGE":           "falcosecurity/falco:0.44.1",
+		"FALCO_TRANSPORT":       "HTTP",
+		"FALCO_PRIVILEGES":      "capabilities",
+		"FALCO_IMAGE_RULES":     "true",
+		"FALCO_STARTUP_TIMEOUT": "90s",
+		"VICTIM_IMAGE":          " my/victim:1 ",
+		"VICTIM_PRIVILEGES":     "default",
+		"RULES":                 "rules/, extra.yaml\tmore/",
+		"SCENARIOS":             "mine/",
+		"WORKERS":               "3",
+		"REPEAT":                "4",
+		"REPORT_DIR":            "out",
+		"BARRIER_TIMEOUT":       "2m",
+		"BARRIER_GRACE":         "200ms",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := session.Config{
+		FalcoImage:       "falcosecurity/falco:0.44.1",
+		FalcoTransport:   falco.TransportHTTP,
+		FalcoPrivileges:  falco.PrivilegesCapabilities,
+		FalcoImageRules:  true,
+		FalcoStartup:     90 * time.Second,
+		VictimImage:      "my/victim:1",
+		VictimPrivileges: victim.PrivilegesDefault,
+		Rules:            []string{"rules/", "extra.yaml", "more/"},
+		Scenarios:        "mine/",
+		Workers:          3,
+		Repeat:           4,
+		ReportDir:        "out",
+		BarrierTimeout:   2 * time.Minute,
+		Grace:            200 * time.Millisecond,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("FromEnv() =\n%+v\nwant\n%+v", got, want)
+	}
+}
+
+func TestFromEnvNoGrace(t *testing.T) {
+	got, err := session.FromEnv(env(map[string]string{"BARRIER_GRACE": "0"}))
+	if err != nil || got.Grace != session.NoGrace {
+		t.Errorf("BARRIER_GRACE=0: grace %v, %v; want NoGrace", got.Grace, err)
+	}
+}
+
+func TestFromEnvEveryMalformedValue(t *testing.T) {
+	malformed := map[string]string{
+		"FALCO_TRANSPORT":       "pigeon",
+		"FALCO_PRIVILEGES":      "root",
+		"FALCO_IMAGE_RULES":     "maybe",
+		"FALCO_STARTUP_TIMEOUT": "-1s",
+		"VICTIM_PRIVILEGES":     "all",
+		"WORKERS":               "0",
+		"REPEAT":                "two",
+		"BARRIER_TIMEOUT":       "10",
+		"BARRIER_GRACE":         "-5ms",
+	}
+	in := map[string]string{"FALCO_IMAGE": "falcosecurity/falco:0.44.1"}
+	for k, v := range malformed {
+		in[k] = v
+	}
+	_, err := session.FromEnv(env(in))
+	if err == nil {
+		t.Fatal("FromEnv accepted malformed values")
+	}
+	t.Logf("error:\n%v", err)
+	msg := err.Error()
+	lines := strings.Split(msg, "\n")
+	if len(lines) != 1+len(malformed) || !strings.HasPrefix(lines[0], "read configuration: 9 malformed variable(s):") {
+		t.Errorf("want a headline and one line per malformed variable, got %d lines", len(lines))
+	}
+	for k, v := range malformed {
+		if !strings.Contains(msg, k+"="+`"`+v+`": want `) {
+			t.Errorf("error does not name %s=%q with what it accepts", k, v)
+		}
+	}
+	if strings.Contains(msg, "FALCO_IMAGE=") {
+		t.Error("error names FALCO_IMAGE, which is well-formed")
+	}
+}
