@@ -74,16 +74,19 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var err error
 	sess, err = session.Start(ctx, cfg, inputs, log)
-	DeferCleanup(closeSession, NodeTimeout(5*time.Minute))
+	DeferCleanup(func(ctx SpecContext) { closeSession(ctx, err == nil) }, NodeTimeout(5*time.Minute))
 	Expect(err).NotTo(HaveOccurred(), "Falco did not start with the candidate rules %v", cfg.Rules)
 	fmt.Fprintf(os.Stderr, "attack-replay: %d of %d scenarios selected, %d worker(s), %d attempt(s) each\n",
 		len(inputs.Selected), len(inputs.All), cfg.Workers, cfg.Repeat)
 }, NodeTimeout(10*time.Minute))
 
 // closeSession stops the run, writes the reports and prints the table per
-// technique.
-func closeSession(ctx SpecContext) {
+// technique. When Falco did not start, BeforeSuite already failed with why.
+func closeSession(ctx SpecContext, started bool) {
 	rep, err := sess.Close(ctx)
+	if !started {
+		return
+	}
 	fmt.Fprintln(os.Stdout)
 	if werr := WriteTable(os.Stdout, Summarise(sess.Results())); werr != nil {
 		fmt.Fprintln(os.Stderr, "attack-replay: print summary:", werr)
