@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/attack-replay/attack-replay/harness/attack"
 	"github.com/attack-replay/attack-replay/harness/rules"
 	"github.com/attack-replay/attack-replay/harness/scenario"
 )
@@ -46,11 +47,11 @@ func (in *inputs) register(fs *flag.FlagSet) {
 // loaded is what a subcommand reads: the rules index, the scenarios checked
 // against it, and every problem and warning of both, formatted one per line.
 type loaded struct {
-	index     *rules.Index
-	set       *scenario.Set
-	errors    []string
-	warnings  []string
-	rulesErrs int
+	index       *rules.Index
+	set         *scenario.Set
+	errors      []string
+	warnings    []string
+	rulesFailed bool // the scenarios were checked against part of the rules
 }
 
 // rulesPaths are the --rules paths, or the default when none was given.
@@ -64,34 +65,46 @@ func (in *inputs) rulesPaths() []string {
 func (in *inputs) load() loaded {
 	var l loaded
 	idx, err := rules.LoadPaths(in.rulesPaths()...)
-	l.index = idx
+	l.index, l.rulesFailed = idx, err != nil
 	var rle *rules.LoadError
 	if errors.As(err, &rle) {
-		for _, p := range rle.Problems {
-			l.errors = append(l.errors, p.String())
-		}
-		l.rulesErrs = len(rle.Problems)
+		l.errors = lines(rle.Problems)
 	} else if err != nil {
-		l.errors = append(l.errors, err.Error())
-		l.rulesErrs = 1
+		l.errors = []string{err.Error()}
 	}
-	for _, w := range idx.Warnings() {
-		l.warnings = append(l.warnings, w.String())
-	}
+	l.warnings = lines(idx.Warnings())
 	set, err := scenario.LoadDir(in.scenarios, scenario.Options{Rules: idx})
 	l.set = set
 	var sle *scenario.LoadError
 	if errors.As(err, &sle) {
-		for _, p := range sle.Problems {
-			l.errors = append(l.errors, p.String())
-		}
+		l.errors = append(l.errors, lines(sle.Problems)...)
 	} else if err != nil {
 		l.errors = append(l.errors, err.Error())
 	}
-	for _, w := range set.Warnings {
-		l.warnings = append(l.warnings, w.String())
-	}
+	l.warnings = append(l.warnings, lines(set.Warnings)...)
 	return l
+}
+
+// lines formats problems one per line.
+func lines[P fmt.Stringer](problems []P) []string {
+	out := make([]string, len(problems))
+	for i, p := range problems {
+		out[i] = p.String()
+	}
+	return out
+}
+
+// parseAndLoad runs the start of a command whose only flags are --rules and
+// --scenarios: it parses them and loads the files. It returns false with the
+// exit status when the command must stop.
+func parseAndLoad(name, synopsis string, args []string, stderr io.Writer) (loaded, int, bool) {
+	fs := newFlagSet(name, synopsis, stderr)
+	var in inputs
+	in.register(fs)
+	if code, ok := parseFlags(fs, args); !ok {
+		return loaded{}, code, false
+	}
+	return in.load(), exitOK, true
 }
 
 // report prints warnings and then problems on stderr, one per line, and
@@ -107,7 +120,7 @@ func (l loaded) report(name string, stderr io.Writer) int {
 		return exitOK
 	}
 	msg := fmt.Sprintf("attack-replay %s: %s", name, plural(len(l.errors), "problem"))
-	if l.rulesErrs > 0 {
+	if l.rulesFailed {
 		msg += " (scenarios were checked against the rules that did load)"
 	}
 	fmt.Fprintln(stderr, msg)
@@ -164,6 +177,34 @@ func byKillChain(files []*scenario.File) []*scenario.File {
 		return cmp.Or(cmp.Compare(a.Tactic.Order(), b.Tactic.Order()), cmp.Compare(a.Technique, b.Technique), cmp.Compare(a.Path, b.Path))
 	})
 	return out
+}
+
+// tally counts what technique files hold.
+type tally struct {
+	techniques, tactics int
+	attacks, benign     int
+}
+
+func count(files []*scenario.File) tally {
+	techniques, tactics := map[attack.TechniqueID]bool{}, map[attack.Tactic]bool{}
+	var t tally
+	for _, f := range files {
+		techniques[f.Technique], tactics[f.Tactic] = true, true
+		for _, s := range f.Scenarios {
+			if s.Benign {
+				t.benign++
+			} else {
+				t.attacks++
+			}
+		}
+	}
+	t.techniques, t.tactics = len(techniques), len(tactics)
+	return t
+}
+
+// scenarios says "4 scenarios (2 attack, 2 benign)".
+func (t tally) scenarios() string {
+	return fmt.Sprintf("%s (%d attack, %d benign)", plural(t.attacks+t.benign, "scenario"), t.attacks, t.benign)
 }
 
 func plural(n int, word string) string {

@@ -9,15 +9,12 @@ import (
 )
 
 func runList(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("list", "Prints each technique (id, tactic, name), its scenarios (id, attack or benign,\n"+
+	l, code, ok := parseAndLoad("list", "Prints each technique (id, tactic, name), its scenarios (id, attack or benign,\n"+
 		"file:line) and the rules each scenario expects or forbids, with where each rule is\n"+
-		"defined or MISSING. Problems found on the way are printed on stderr as by validate.", stderr)
-	var in inputs
-	in.register(fs)
-	if code, ok := parseFlags(fs, args); !ok {
+		"defined or MISSING. Problems found on the way are printed on stderr as by validate.", args, stderr)
+	if !ok {
 		return code
 	}
-	l := in.load()
 	io.WriteString(stdout, listing(l))
 	return l.report("list", stderr)
 }
@@ -35,16 +32,12 @@ func listing(l loaded) string {
 		}
 	}
 	var b strings.Builder
-	var attacks, benign int
 	for _, f := range files {
 		fmt.Fprintf(&b, "%s  %s  %s  (%s)\n", f.Technique, f.Tactic, f.Name, f.Path)
 		for _, s := range f.Scenarios {
 			kind := "attack"
 			if s.Benign {
 				kind = "benign"
-				benign++
-			} else {
-				attacks++
 			}
 			fmt.Fprintf(&b, "  %s  %-*s  %s:%d\n", kind, idWidth, s.ID, s.File, s.Line)
 			for _, m := range s.Expect {
@@ -55,7 +48,7 @@ func listing(l loaded) string {
 			}
 		}
 	}
-	fmt.Fprintf(&b, "%s, %s (%d attack, %d benign)\n", plural(len(files), "technique file"), plural(attacks+benign, "scenario"), attacks, benign)
+	fmt.Fprintf(&b, "%s, %s\n", plural(len(files), "technique file"), count(files).scenarios())
 	return b.String()
 }
 

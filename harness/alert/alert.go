@@ -29,6 +29,43 @@ const (
 	FieldBarrier = "ar_barrier"
 )
 
+// AppendedField is one output field the harness adds to every syscall alert
+// through Falco's append_output (Falco ≥ 0.39). harness/falco renders the
+// list into its config; the scenario loader lets matchers name these fields
+// whatever a rule's own output prints.
+type AppendedField struct {
+	Name string
+	// Format is what Falco renders under Name for the harness's own fields
+	// ("%proc.env[AR_TOKEN]"); empty for a Falco field appended as it is.
+	Format string
+	// Container marks the container.* fields: only a Falco with container
+	// support has them (built in up to 0.40, the container plugin from 0.41).
+	Container bool
+}
+
+// AppendedFields returns the fields the harness appends, in the order they
+// are rendered: container fields, process and event fields, then the
+// harness's own.
+func AppendedFields() []AppendedField {
+	return []AppendedField{
+		{Name: FieldContainerID, Container: true},
+		{Name: FieldContainerName, Container: true},
+		{Name: "proc.name"},
+		{Name: "proc.exepath"},
+		{Name: FieldCmdline},
+		{Name: FieldPID},
+		{Name: FieldPPID},
+		{Name: "proc.pname"},
+		{Name: FieldUser},
+		{Name: "user.uid"},
+		{Name: "fd.name"},
+		{Name: "evt.type"},
+		{Name: FieldEventTime},
+		{Name: FieldToken, Format: "%proc.env[" + EnvToken + "]"},
+		{Name: FieldBarrier, Format: "%proc.env[" + EnvBarrier + "]"},
+	}
+}
+
 // Environment variables the harness sets on every exec in a victim.
 const (
 	EnvToken   = "AR_TOKEN"

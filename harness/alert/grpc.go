@@ -296,16 +296,11 @@ func (s *GRPCSource) subscribe(ctx context.Context, deliver func(Alert)) (health
 	tick := time.NewTicker(s.cfg.PollInterval)
 	defer tick.Stop()
 	for {
+		next := tick.C
 		if err := sub.Send(&outputs.Request{}); err != nil {
-			// The stream is gone; its real status comes from Recv.
-			select {
-			case err := <-recvErr:
-				return isHealthy(), streamErr(err)
-			case <-ctx.Done():
-				cancel()
-				<-recvErr
-				return false, ctx.Err()
-			}
+			// The stream is gone; its real status comes from Recv, so
+			// wait for that and stop polling (a nil channel never fires).
+			next = nil
 		}
 		select {
 		case err := <-recvErr:
@@ -314,7 +309,7 @@ func (s *GRPCSource) subscribe(ctx context.Context, deliver func(Alert)) (health
 			cancel()
 			<-recvErr
 			return false, ctx.Err()
-		case <-tick.C:
+		case <-next:
 		}
 	}
 }

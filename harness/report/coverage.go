@@ -237,35 +237,35 @@ func (c CoverageReport) Text(g Gate) string {
 func (c CoverageReport) Markdown(g Gate) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("## Coverage\n\n**%s.**\n", mdText(c.headline()))
+	w("## Coverage\n\n**%s.**\n", MarkdownText(c.headline()))
 	if fails := c.Check(g); len(fails) > 0 {
 		w("\n> [!CAUTION]\n")
 		for _, f := range fails {
-			w("> **Gate failed:** %s\n", mdText(f))
+			w("> **Gate failed:** %s\n", MarkdownText(f))
 		}
 	}
 	if missing := c.unexercised(); len(missing) > 0 {
 		w("\n### Rules no scenario expects\n\n| Rule | File | Forbidden by |\n|---|---|---|\n")
 		for _, r := range missing {
-			w("| %s | %s | %s |\n", codeSpanCell(r.Name), codeSpanCell(location(r.File, r.Line)), mdText(strings.Join(r.ForbiddenBy, ", ")))
+			w("| %s | %s | %s |\n", CodeCell(r.Name), CodeCell(location(r.File, r.Line)), MarkdownText(strings.Join(r.ForbiddenBy, ", ")))
 		}
 	}
 	if len(c.Untested) > 0 {
 		w("\n### Techniques tagged in rules with no scenario\n\n| Technique | Name | Tactics | Rules |\n|---|---|---|---|\n")
 		for _, u := range c.Untested {
-			w("| %s | %s | %s | %s |\n", u.ID, mdText(u.Name), mdText(strings.Join(u.Tactics, ", ")), mdText(strings.Join(u.Rules, ", ")))
+			w("| %s | %s | %s | %s |\n", u.ID, MarkdownText(u.Name), MarkdownText(strings.Join(u.Tactics, ", ")), MarkdownText(strings.Join(u.Rules, ", ")))
 		}
 	}
 	if len(c.Dangling) > 0 {
 		w("\n### Scenarios naming rules that do not exist\n\n| Scenario | Where | Kind | Rule |\n|---|---|---|---|\n")
 		for _, d := range c.Dangling {
-			w("| %s | %s | %s | %s |\n", codeSpanCell(d.Scenario), codeSpanCell(location(d.File, d.Line)), d.Kind, codeSpanCell(d.Rule))
+			w("| %s | %s | %s | %s |\n", CodeCell(d.Scenario), CodeCell(location(d.File, d.Line)), d.Kind, CodeCell(d.Rule))
 		}
 	}
 	if len(c.TagProblems) > 0 {
 		w("\n### Rule tags out of date with ATT&CK\n\n| Rule | Tag | Problem |\n|---|---|---|\n")
 		for _, p := range c.TagProblems {
-			w("| %s | %s | %s |\n", codeSpanCell(p.Rule), codeSpanCell(p.Tag), mdText(p.Problem))
+			w("| %s | %s | %s |\n", CodeCell(p.Rule), CodeCell(p.Tag), MarkdownText(p.Problem))
 		}
 	}
 	return b.String()
@@ -273,7 +273,7 @@ func (c CoverageReport) Markdown(g Gate) string {
 
 // summaryLine is the coverage sentence of report.md.
 func (c CoverageReport) summaryLine() string {
-	s := "Coverage: " + mdText(c.headline()) + "."
+	s := "Coverage: " + MarkdownText(c.headline()) + "."
 	if missing := c.unexercised(); len(missing) > 0 {
 		s += fmt.Sprintf(" Not expected by any scenario: %d rules.", len(missing))
 	}
@@ -282,7 +282,7 @@ func (c CoverageReport) summaryLine() string {
 		for i, u := range c.Untested {
 			ids[i] = u.ID
 		}
-		s += " Techniques tagged but untested: " + mdText(strings.Join(ids, ", ")) + "."
+		s += " Techniques tagged but untested: " + MarkdownText(strings.Join(ids, ", ")) + "."
 	}
 	if len(c.TagProblems) > 0 {
 		s += fmt.Sprintf(" %d rule tags out of date with ATT&CK.", len(c.TagProblems))

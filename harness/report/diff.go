@@ -282,71 +282,69 @@ func (d DiffReport) Markdown() string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## attack-replay: head against base\n\n")
 	if d.Regressed() {
-		w("> [!CAUTION]\n> **Regressed:** %s.\n", mdText(strings.TrimPrefix(d.Summary(), "regressed: ")))
+		w("> [!CAUTION]\n> **Regressed:** %s.\n", MarkdownText(strings.TrimPrefix(d.Summary(), "regressed: ")))
 	} else {
-		w("> [!NOTE]\n> %s.\n", mdText(capitalise(d.Summary())))
+		w("> [!NOTE]\n> %s.\n", MarkdownText(capitalise(d.Summary())))
 	}
 	for _, n := range d.Notes {
-		w("\n- %s", mdText(n))
+		w("\n- %s", MarkdownText(n))
 	}
 	if len(d.Notes) > 0 {
 		w("\n")
 	}
 	changes := func(title string, cs []Change) {
-		if len(cs) == 0 {
-			return
-		}
-		w("\n### %s (%d)\n\n| Scenario | Technique | Base → head | Where | Reason |\n|---|---|---|---|---|\n", title, len(cs))
-		for i, c := range cs {
-			if i == maxDiffRows {
-				w("| … %d more in the JSON reports | | | | |\n", len(cs)-i)
-				break
-			}
-			where := ""
-			if c.File != "" {
-				where = codeSpanCell(location(c.File, c.Line))
-			}
-			w("| %s | %s | %s → %s | %s | %s |\n", codeSpanCell(c.Scenario), mdText(strings.TrimSpace(c.Technique+" "+c.Tactic)),
-				valueOr(c.Base, "absent"), valueOr(c.Head, "absent"), where, mdText(truncate(c.Reason, maxText)))
-		}
+		diffTable(&b, fmt.Sprintf("%s (%d)", title, len(cs)), "| Scenario | Technique | Base → head | Where | Reason |\n|---|---|---|---|---|",
+			"| … %d more in the JSON reports | | | | |", cs, func(c Change) string {
+				where := ""
+				if c.File != "" {
+					where = CodeCell(location(c.File, c.Line))
+				}
+				return fmt.Sprintf("| %s | %s | %s → %s | %s | %s |", CodeCell(c.Scenario), MarkdownText(strings.TrimSpace(c.Technique+" "+c.Tactic)),
+					valueOr(c.Base, "absent"), valueOr(c.Head, "absent"), where, MarkdownText(truncate(c.Reason, maxText)))
+			})
 	}
 	changes("Newly failing", d.NewlyFailing)
 	changes("New false positives: benign scenarios that now fail", d.NewFalsePositives)
 	changes("New errors", d.NewErrors)
-	if len(d.LatencyRegressions) > 0 {
-		w("\n### Latency regressions (%d): p50 grew by more than %+.0f%% and at least %s\n\n| Scenario | Technique | Base p50 | Head p50 | Change |\n|---|---|--:|--:|--:|\n",
-			len(d.LatencyRegressions), 100*d.Options.LatencyRelative, formatDuration(d.Options.LatencyAbsolute))
-		for i, l := range d.LatencyRegressions {
-			if i == maxDiffRows {
-				w("| … %d more in the JSON reports | | | | |\n", len(d.LatencyRegressions)-i)
-				break
-			}
-			w("| %s | %s | %s | %s | %+.0f%% |\n", codeSpanCell(l.Scenario), mdText(l.Technique), formatDuration(l.Base), formatDuration(l.Head),
+	diffTable(&b, fmt.Sprintf("Latency regressions (%d): p50 grew by more than %+.0f%% and at least %s",
+		len(d.LatencyRegressions), 100*d.Options.LatencyRelative, formatDuration(d.Options.LatencyAbsolute)),
+		"| Scenario | Technique | Base p50 | Head p50 | Change |\n|---|---|--:|--:|--:|",
+		"| … %d more in the JSON reports | | | | |", d.LatencyRegressions, func(l LatencyChange) string {
+			return fmt.Sprintf("| %s | %s | %s | %s | %+.0f%% |", CodeCell(l.Scenario), MarkdownText(l.Technique), formatDuration(l.Base), formatDuration(l.Head),
 				100*(float64(l.Head)/float64(l.Base)-1))
-		}
-	}
+		})
 	changes("New inconclusive", d.NewInconclusive)
 	changes("New flaky", d.NewFlaky)
 	changes("Newly passing", d.NewlyPassing)
 	changes("Scenarios added", d.Added)
 	changes("Scenarios removed", d.Removed)
 	rules := func(title string, rs []RuleChange) {
-		if len(rs) == 0 {
-			return
-		}
-		w("\n### %s (%d)\n\n| Rule | File | Base hash | Head hash |\n|---|---|---|---|\n", title, len(rs))
-		for i, r := range rs {
-			if i == maxDiffRows {
-				w("| … %d more | | | |\n", len(rs)-i)
-				break
-			}
-			w("| %s | %s | %s | %s |\n", codeSpanCell(r.Name), codeSpanCell(r.File), codeSpanCell(shortHash(r.BaseHash)), codeSpanCell(shortHash(r.HeadHash)))
-		}
+		diffTable(&b, fmt.Sprintf("%s (%d)", title, len(rs)), "| Rule | File | Base hash | Head hash |\n|---|---|---|---|",
+			"| … %d more | | | |", rs, func(r RuleChange) string {
+				return fmt.Sprintf("| %s | %s | %s | %s |", CodeCell(r.Name), CodeCell(r.File), CodeCell(shortHash(r.BaseHash)), CodeCell(shortHash(r.HeadHash)))
+			})
 	}
 	rules("Rules added", d.RulesAdded)
 	rules("Rules removed", d.RulesRemoved)
 	rules("Rules changed", d.RulesChanged)
 	return b.String()
+}
+
+// diffTable writes a table under a "###" title with one row per item, at
+// most maxDiffRows of them; more formats the last row, counting the rest.
+// No items, no table.
+func diffTable[T any](b *strings.Builder, title, header, more string, items []T, row func(T) string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### %s\n\n%s\n", title, header)
+	rows, rest := capped(items, maxDiffRows, row)
+	for _, r := range rows {
+		b.WriteString(r + "\n")
+	}
+	if rest > 0 {
+		fmt.Fprintf(b, more+"\n", rest)
+	}
 }
 
 func capitalise(s string) string {

@@ -31,7 +31,7 @@ func (r *Report) Markdown() string {
 	b.line("")
 	if warn := r.dropsWarning(); warn != "" {
 		b.line("> [!WARNING]")
-		b.line("> **This run is not trustworthy.** " + mdText(warn))
+		b.line("> **This run is not trustworthy.** " + MarkdownText(warn))
 		b.line("")
 	}
 	b.line("**" + r.headline() + "**")
@@ -47,7 +47,7 @@ func (r *Report) Markdown() string {
 	b.line("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for i, t := range r.Techniques {
 		row := fmt.Sprintf("| %s | %s | %s | %d | %d | %d | %d | %d | %d | %s | %s |",
-			mdText(t.ID), mdText(t.Name), mdText(t.Tactic), t.Counts.Scenarios, t.Counts.Pass, t.Counts.Fail,
+			MarkdownText(t.ID), MarkdownText(t.Name), MarkdownText(t.Tactic), t.Counts.Scenarios, t.Counts.Pass, t.Counts.Fail,
 			t.Counts.Error, t.Counts.Inconclusive, t.Counts.Flaky, formatDuration(t.Latency.P50), formatDuration(t.Latency.P95))
 		if !b.fits(row) {
 			b.line(fmt.Sprintf("| … %d more techniques in report.json | | | | | | | | | | |", len(r.Techniques)-i))
@@ -83,11 +83,11 @@ func (r *Report) Markdown() string {
 func (r *Report) metaLine() string {
 	var parts []string
 	for _, f := range r.facts() {
-		v := mdText(f.Value)
+		v := MarkdownText(f.Value)
 		if f.Code {
 			v = codeSpan(f.Value)
 		}
-		parts = append(parts, mdText(f.Label)+": "+v)
+		parts = append(parts, MarkdownText(f.Label)+": "+v)
 	}
 	return strings.Join(parts, " · ")
 }
@@ -112,7 +112,7 @@ func scenarioMarkdown(t *Technique, s *Scenario) string {
 		kind = " (benign)"
 	}
 	line("")
-	line("### %s %s%s · %s %s", strings.ToUpper(s.Status()), codeSpan(s.ID), kind, mdText(t.ID), mdText(t.Name))
+	line("### %s %s%s · %s %s", strings.ToUpper(s.Status()), codeSpan(s.ID), kind, MarkdownText(t.ID), MarkdownText(t.Name))
 	var head []string
 	if d.Where != "" {
 		head = append(head, codeSpan(d.Where))
@@ -121,7 +121,7 @@ func scenarioMarkdown(t *Technique, s *Scenario) string {
 		head = append(head, d.Attempts)
 	}
 	if d.Reason != "" {
-		head = append(head, mdText(d.Reason))
+		head = append(head, MarkdownText(d.Reason))
 	}
 	if len(head) > 0 {
 		line("")
@@ -129,7 +129,7 @@ func scenarioMarkdown(t *Technique, s *Scenario) string {
 	}
 	if d.Description != "" {
 		line("")
-		line("> %s", mdText(d.Description))
+		line("> %s", MarkdownText(d.Description))
 	}
 	if !d.HasAttempt {
 		return b.String()
@@ -142,7 +142,7 @@ func scenarioMarkdown(t *Technique, s *Scenario) string {
 			if !e.OK {
 				mark = "✗"
 			}
-			line("- %s %s — %s", mark, codeSpan(e.Matcher), mdText(e.Why))
+			line("- %s %s — %s", mark, codeSpan(e.Matcher), MarkdownText(e.Why))
 		}
 	}
 	if len(d.Forbidden) > 0 {
@@ -180,7 +180,7 @@ func scenarioMarkdown(t *Technique, s *Scenario) string {
 		line("| Phase | # | Command | Exit | Time | Note |")
 		line("|---|--:|---|--:|--:|---|")
 		for _, st := range d.Steps {
-			line("| %s | %d | %s | %d | %s | %s |", st.Phase, st.Index, codeSpanCell(st.Run), st.Exit, st.Time, codeSpanCell(st.Note))
+			line("| %s | %d | %s | %d | %s | %s |", st.Phase, st.Index, CodeCell(st.Run), st.Exit, st.Time, CodeCell(st.Note))
 		}
 		if d.StepsMore > 0 {
 			line("| … %d more steps | | | | | |", d.StepsMore)
@@ -207,9 +207,10 @@ func (b *mdBuilder) fits(s string) bool { return b.Len()+len(s)+truncationRoom <
 
 func (b *mdBuilder) line(s string) { b.WriteString(s + "\n") }
 
-// mdText escapes the characters that would turn plain text into Markdown
-// or HTML (GitHub renders inline HTML, so "<NA>" would vanish).
-func mdText(s string) string {
+// MarkdownText escapes the characters that would turn plain text into
+// Markdown or HTML (GitHub renders inline HTML, so "<NA>" would vanish), and
+// puts it on one line. The CLI's catalog escapes with it too.
+func MarkdownText(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
@@ -247,9 +248,10 @@ func codeSpan(s string) string {
 	return fence + s + fence
 }
 
-// codeSpanCell is a code span inside a table row, where GitHub splits cells
-// on "|" even inside code unless it is escaped.
-func codeSpanCell(s string) string { return strings.ReplaceAll(codeSpan(s), "|", `\|`) }
+// CodeCell is s as a code span inside a table row, where GitHub splits
+// cells on "|" even inside code unless it is escaped. Runs of white space
+// become one space; an empty s is an empty cell.
+func CodeCell(s string) string { return strings.ReplaceAll(codeSpan(s), "|", `\|`) }
 
 func shortHash(h string) string {
 	if len(h) > 12 {

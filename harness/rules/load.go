@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -231,8 +233,10 @@ var (
 	ruleAppendable  = keySet("condition", "output", "desc", "tags", "exceptions")
 	ruleReplaceable = keySet("condition", "output", "desc", "priority", "tags", "exceptions", "enabled",
 		"warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration", "capture_events", "capture_filesize")
-	// flagKeys are optional rule keys with no Rule field, kept for Hash.
-	flagKeys = []string{"warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration", "capture_events", "capture_filesize"}
+	// ruleDefinable are the keys a full definition sets: every replaceable
+	// key, and the source, which no later item may change.
+	ruleDefinable = keySet("condition", "output", "desc", "priority", "tags", "exceptions", "enabled", "source",
+		"warn_evttypes", "skip-if-unknown-filter", "capture", "capture_duration", "capture_events", "capture_filesize")
 )
 
 func keySet(ks ...string) map[string]bool {
@@ -244,12 +248,7 @@ func keySet(ks ...string) map[string]bool {
 }
 
 func sortedKeys(m map[string]bool) string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return strings.Join(ks, ", ")
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }
 
 func (l *loader) item(item *yaml.Node) {
@@ -295,13 +294,11 @@ func closestKey(k string, known []string) string {
 }
 
 func (l *loader) unknownKeys(f fields, subject string, known map[string]bool) {
+	// Sorted, so that a tie between two close keys always names the same one.
+	ks := slices.Sorted(maps.Keys(known))
 	for _, k := range f.order {
 		if known[k] {
 			continue
-		}
-		ks := make([]string, 0, len(known))
-		for c := range known {
-			ks = append(ks, c)
 		}
 		hint := "Falco's schema check warns and ignores it"
 		switch c := closestKey(k, ks); {
@@ -352,28 +349,31 @@ func (l *loader) str(f fields, key, subject string) (string, bool) {
 	return v.Value, true
 }
 
-func isTrue(n *yaml.Node) bool {
-	switch strings.ToLower(n.Value) {
-	case "true", "yes", "on", "y":
-		return n.Kind == yaml.ScalarNode
-	}
-	return false
-}
-
-// boolean reads a boolean the way yaml-cpp does: true/false, yes/no, on/off,
-// y/n in any of its spellings.
-func (l *loader) boolean(f fields, key, subject string) (bool, bool) {
-	v := f.keys[key]
-	if v.Kind == yaml.ScalarNode {
-		switch strings.ToLower(v.Value) {
+// yamlBool reads a boolean the way yaml-cpp does: true/false, yes/no,
+// on/off, y/n in any of its spellings.
+func yamlBool(n *yaml.Node) (value, ok bool) {
+	if n.Kind == yaml.ScalarNode {
+		switch strings.ToLower(n.Value) {
 		case "true", "yes", "on", "y":
 			return true, true
 		case "false", "no", "off", "n":
 			return false, true
 		}
 	}
-	l.errorf(v, subject, "%s must be true or false", key)
 	return false, false
+}
+
+func isTrue(n *yaml.Node) bool {
+	v, ok := yamlBool(n)
+	return v && ok
+}
+
+func (l *loader) boolean(f fields, key, subject string) (bool, bool) {
+	v, ok := yamlBool(f.keys[key])
+	if !ok {
+		l.errorf(f.keys[key], subject, "%s must be true or false", key)
+	}
+	return v, ok
 }
 
 func (l *loader) strList(f fields, key, subject string) ([]string, bool) {
@@ -474,101 +474,102 @@ func (l *loader) deprecatedAppend(f fields, subject, key string) {
 	}
 }
 
-func (l *loader) list(item *yaml.Node, f fields) {
-	name, ok := l.name(item, f, "list")
+// listOrMacro reads what lists and macros share: the name, unknown keys,
+// the one value key (read by value), the append: flag and override:. ok is
+// false when the item must be skipped; appending says whether it adds to an
+// earlier definition instead of replacing it.
+func (l *loader) listOrMacro(item *yaml.Node, f fields, kind, key, example string, known map[string]bool, value func(subject string) bool) (name string, appending, ok bool) {
+	name, ok = l.name(item, f, kind)
 	if !ok {
-		return
+		return "", false, false
 	}
-	subject := fmt.Sprintf("list %q", name)
-	l.unknownKeys(f, subject, listKeys)
-	if !f.has("items") {
-		l.errorf(item, subject, "missing key \"items\" (a list needs items: [...])")
-		return
+	subject := fmt.Sprintf("%s %q", kind, name)
+	l.unknownKeys(f, subject, known)
+	if !f.has(key) {
+		l.errorf(item, subject, "missing key %q (a %s needs %s)", key, kind, example)
+		return "", false, false
 	}
-	items, ok := l.strList(f, "items", subject)
-	if !ok {
-		return
+	if !value(subject) {
+		return "", false, false
 	}
 	appendFlag := false
 	if f.has("append") {
 		if appendFlag, ok = l.boolean(f, "append", subject); !ok {
-			return
+			return "", false, false
 		}
 	}
-	l.deprecatedAppend(f, subject, "items")
-	overridable := keySet("items")
+	l.deprecatedAppend(f, subject, key)
+	overridable := keySet(key)
 	app, _, ok := l.overrides(item, f, subject, overridable, overridable)
+	if !ok {
+		return "", false, false
+	}
+	if (appendFlag || app[key]) && !l.defined(kind, name) {
+		l.errorf(item, subject, "appends to a %s that is not defined before it (define the %s first, or load its file earlier)", kind, kind)
+		return "", false, false
+	}
+	return name, appendFlag || app[key], true
+}
+
+func (l *loader) defined(kind, name string) bool {
+	if kind == "list" {
+		return l.idx.listBy[name] != nil
+	}
+	return l.idx.macroBy[name] != nil
+}
+
+func (l *loader) list(item *yaml.Node, f fields) {
+	var items []string
+	name, appending, ok := l.listOrMacro(item, f, "list", "items", "items: [...]", listKeys, func(subject string) (ok bool) {
+		items, ok = l.strList(f, "items", subject)
+		return ok
+	})
 	if !ok {
 		return
 	}
-	prev := l.idx.listBy[name]
-	if appendFlag || app["items"] {
-		if prev == nil {
-			l.errorf(item, subject, "appends to a list that is not defined before it (define the list first, or load its file earlier)")
-			return
-		}
+	define(&l.idx.lists, l.idx.listBy, name, List{Name: name, Items: items, Pos: l.pos(item)}, appending, func(prev *List) {
 		prev.Items = append(prev.Items, items...)
 		prev.Changes = append(prev.Changes, l.pos(item))
-		return
-	}
-	if prev != nil {
-		*prev = List{Name: name, Items: items, Pos: l.pos(item)}
-		return
-	}
-	lst := &List{Name: name, Items: items, Pos: l.pos(item)}
-	l.idx.lists = append(l.idx.lists, lst)
-	l.idx.listBy[name] = lst
+	})
 }
 
 func (l *loader) macro(item *yaml.Node, f fields) {
-	name, ok := l.name(item, f, "macro")
+	var cond string
+	name, appending, ok := l.listOrMacro(item, f, "macro", "condition", "condition:", macroKeys, func(subject string) (ok bool) {
+		cond, ok = l.str(f, "condition", subject)
+		return ok
+	})
 	if !ok {
 		return
 	}
-	subject := fmt.Sprintf("macro %q", name)
-	l.unknownKeys(f, subject, macroKeys)
-	if !f.has("condition") {
-		l.errorf(item, subject, "missing key \"condition\" (a macro needs condition:)")
-		return
-	}
-	cond, ok := l.str(f, "condition", subject)
-	if !ok {
-		return
-	}
-	appendFlag := false
-	if f.has("append") {
-		if appendFlag, ok = l.boolean(f, "append", subject); !ok {
-			return
-		}
-	}
-	l.deprecatedAppend(f, subject, "condition")
-	overridable := keySet("condition")
-	app, _, ok := l.overrides(item, f, subject, overridable, overridable)
-	if !ok {
-		return
-	}
-	prev := l.idx.macroBy[name]
-	if appendFlag || app["condition"] {
-		if prev == nil {
-			l.errorf(item, subject, "appends to a macro that is not defined before it (define the macro first, or load its file earlier)")
-			return
-		}
+	define(&l.idx.macros, l.idx.macroBy, name, Macro{Name: name, Condition: cond, Pos: l.pos(item)}, appending, func(prev *Macro) {
 		prev.Condition += " " + cond
 		prev.Changes = append(prev.Changes, l.pos(item))
-		return
-	}
-	if prev != nil {
-		*prev = Macro{Name: name, Condition: cond, Pos: l.pos(item)}
-		return
-	}
-	m := &Macro{Name: name, Condition: cond, Pos: l.pos(item)}
-	l.idx.macros = append(l.idx.macros, m)
-	l.idx.macroBy[name] = m
+	})
 }
 
-// ruleUpdate is what one append or override item carries.
+// define records a list or macro the way Falco does: an append adds to the
+// earlier definition (add), a new definition replaces it where it stands,
+// and a first one is added in load order.
+func define[T any](all *[]*T, byName map[string]*T, name string, def T, appending bool, add func(prev *T)) {
+	prev := byName[name]
+	switch {
+	case appending:
+		add(prev)
+	case prev != nil:
+		*prev = def
+	default:
+		*all = append(*all, &def)
+		byName[name] = &def
+	}
+}
+
+// ruleUpdate is what one definition, append or override item carries.
+// flags are the optional keys with no Rule field (warn_evttypes,
+// skip-if-unknown-filter, capture*), kept for Hash.
 type ruleUpdate struct {
 	cond, output, desc *string
+	source             *string
 	tags               []string
 	hasTags            bool
 	exceptions         []*yaml.Node
@@ -689,7 +690,7 @@ func (l *loader) enableOnly(item *yaml.Node, f fields, name, subject string) {
 	prev.Changes = append(prev.Changes, l.pos(item))
 }
 
-// readUpdate decodes the keys of an append or override item.
+// readUpdate decodes the given keys of a definition, append or override item.
 func (l *loader) readUpdate(f fields, subject string, keys map[string]bool) (ruleUpdate, bool) {
 	u := ruleUpdate{flags: map[string]string{}}
 	ok := true
@@ -698,7 +699,7 @@ func (l *loader) readUpdate(f fields, subject string, keys map[string]bool) (rul
 			continue
 		}
 		switch k {
-		case "condition", "output", "desc":
+		case "condition", "output", "desc", "source":
 			s, good := l.str(f, k, subject)
 			ok = ok && good
 			switch k {
@@ -706,8 +707,10 @@ func (l *loader) readUpdate(f fields, subject string, keys map[string]bool) (rul
 				u.cond = &s
 			case "output":
 				u.output = &s
-			default:
+			case "desc":
 				u.desc = &s
+			default:
+				u.source = &s
 			}
 		case "tags":
 			tags, good := l.tags(f, subject)
@@ -764,6 +767,9 @@ func replaceRule(prev *Rule, u ruleUpdate) {
 	if u.desc != nil {
 		prev.Desc = *u.desc
 	}
+	if u.source != nil {
+		prev.Source = *u.source
+	}
 	if u.hasTags {
 		prev.Tags = tagSet(u.tags)
 	}
@@ -793,49 +799,13 @@ func (l *loader) defineRule(item *yaml.Node, f fields, name, subject string) {
 		l.idx.failed[name] = true
 		return
 	}
-	r := &Rule{Name: name, Source: DefaultSource, Enabled: true, Pos: l.pos(item), flags: map[string]string{}}
-	var good bool
-	if r.Desc, good = l.str(f, "desc", subject); !good {
-		ok = false
-	}
-	if r.Condition, good = l.str(f, "condition", subject); !good {
-		ok = false
-	}
-	if r.Output, good = l.str(f, "output", subject); !good {
-		ok = false
-	}
-	if r.Priority, good = l.priority(f, subject); !good {
-		ok = false
-	}
-	if f.has("source") {
-		if r.Source, good = l.str(f, "source", subject); !good {
-			ok = false
-		}
-	}
-	if f.has("enabled") {
-		if r.Enabled, good = l.boolean(f, "enabled", subject); !good {
-			ok = false
-		}
-	}
-	if f.has("tags") {
-		if r.Tags, good = l.tags(f, subject); !good {
-			ok = false
-		}
-	}
-	if f.has("exceptions") {
-		if r.Exceptions, good = l.exceptions(f, subject); !good {
-			ok = false
-		}
-	}
-	for _, k := range flagKeys {
-		if v, has := f.keys[k]; has {
-			r.flags[k] = v.Value
-		}
-	}
+	u, ok := l.readUpdate(f, subject, ruleDefinable)
 	if !ok {
 		l.idx.failed[name] = true
 		return
 	}
+	r := &Rule{Name: name, Source: DefaultSource, Enabled: true, Pos: l.pos(item), flags: map[string]string{}}
+	replaceRule(r, u)
 	if prev := l.idx.byName[name]; prev != nil {
 		if prev.Source != r.Source {
 			l.errorf(item, subject, "redefines the rule at %s with another source (%q, was %q); Falco refuses this (rename one)", prev.Pos, r.Source, prev.Source)

@@ -665,3 +665,28 @@ func TestHashStopsOnAliasBombs(t *testing.T) {
 		t.Errorf("R = %+v, %v", r, ok)
 	}
 }
+
+func TestPositionCompareOrdersByFileLineColumn(t *testing.T) {
+	// In problem order; the scenario loader orders its problems by it too.
+	ordered := []Position{
+		{File: "a.yaml"},
+		{File: "a.yaml", Line: 2, Column: 9},
+		{File: "a.yaml", Line: 10, Column: 1},
+		{File: "a.yaml", Line: 10, Column: 3},
+		{File: "b.yaml", Line: 1, Column: 1},
+	}
+	for i, p := range ordered {
+		for j, q := range ordered {
+			want := 0
+			switch {
+			case i < j:
+				want = -1
+			case i > j:
+				want = 1
+			}
+			if got := p.Compare(q); got != want {
+				t.Errorf("%v.Compare(%v) = %d, want %d", p, q, got, want)
+			}
+		}
+	}
+}

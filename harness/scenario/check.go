@@ -3,6 +3,7 @@ package scenario
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -11,14 +12,16 @@ import (
 	"github.com/attack-replay/attack-replay/harness/rules"
 )
 
-// HarnessFields are the output fields the harness adds to every alert
-// through Falco's append_output (docs/scenario-format.md, harness/falco):
-// a matcher may name them whatever the rule's own output prints.
-var HarnessFields = []string{
-	alert.FieldContainerID, alert.FieldContainerName, "proc.name", "proc.exepath", alert.FieldCmdline,
-	alert.FieldPID, alert.FieldPPID, "proc.pname", alert.FieldUser, "user.uid", "fd.name", "evt.type",
-	alert.FieldEventTime, alert.FieldToken, alert.FieldBarrier,
-}
+// harnessFields are the names of the output fields the harness adds to
+// every alert (alert.AppendedFields): a matcher may name them whatever the
+// rule's own output prints.
+var harnessFields = func() []string {
+	var names []string
+	for _, f := range alert.AppendedFields() {
+		names = append(names, f.Name)
+	}
+	return names
+}()
 
 // outputField finds the fields a rule's output prints ("%proc.name",
 // "%proc.aname[2]"); they are the rule's own output_fields in an alert.
@@ -132,7 +135,7 @@ func (d *decoder) checkRule(m Matcher, expect bool) {
 			"priority %s does not match rule %q, which has priority %s", strings.ToUpper(m.Priority.String()), r.Name, strings.ToUpper(r.Priority.String()))
 	}
 	for _, t := range m.Tags {
-		if !contains(r.Tags, t) {
+		if !slices.Contains(r.Tags, t) {
 			d.errorf(at, fmt.Sprintf("its tags: %s; drop the tag or add it to the rule", strings.Join(r.Tags, ", ")),
 				"rule %q has no tag %q, so no alert of it can match", r.Name, t)
 		}
@@ -145,21 +148,12 @@ func (d *decoder) checkRule(m Matcher, expect bool) {
 		printed[f[1]] = true
 	}
 	for _, f := range m.Fields {
-		if printed[f.Field] || contains(HarnessFields, f.Field) {
+		if printed[f.Field] || slices.Contains(harnessFields, f.Field) {
 			continue
 		}
-		d.warnf(&yaml.Node{Line: f.Line, Column: f.Column}, "match a field the rule's output prints, or one the harness adds: "+strings.Join(HarnessFields, ", "),
+		d.warnf(&yaml.Node{Line: f.Line, Column: f.Column}, "match a field the rule's output prints, or one the harness adds: "+strings.Join(harnessFields, ", "),
 			"rule %q does not print field %q and the harness does not add it, so no alert carries it", r.Name, f.Field)
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // RuleIndex is what the loader needs from a rules index (*rules.Index has

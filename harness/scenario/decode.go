@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -242,7 +243,7 @@ func (d *decoder) scenarioNode(f *File, index int, n *yaml.Node) *Scenario {
 	pairs, _ := d.mapping(n, "a scenario", scenarioKeys)
 	has := map[string]*yaml.Node{}
 	for i := 0; i < len(n.Content); i += 2 {
-		if k := deref(n.Content[i]); closest(k.Value, []string{"expect", "forbid"}) != "" && !contains(scenarioKeys, k.Value) {
+		if k := deref(n.Content[i]); closest(k.Value, []string{"expect", "forbid"}) != "" && !slices.Contains(scenarioKeys, k.Value) {
 			has[unsure] = k
 		}
 	}
@@ -378,23 +379,32 @@ func (d *decoder) env(n *yaml.Node) map[string]string {
 }
 
 // steps reads setup, steps or cleanup: a list of commands, each a plain
-// string or a {run, timeout, must_succeed, user} mapping.
+// string or a {run, timeout, must_succeed, user} mapping. "steps is empty"
+// is reported by the caller.
 func (d *decoder) steps(n *yaml.Node, key, label string) []Step {
+	return decodeList(d, n, key, label, "write a list: - command, or - run: command", func(c *yaml.Node) (Step, bool) {
+		return d.step(c, key)
+	})
+}
+
+// decodeList reads a list whose items are decoded by item, placing each
+// item's problems at "<label> <n>". A null list is empty.
+func decodeList[T any](d *decoder, n *yaml.Node, key, label, hint string, item func(*yaml.Node) (T, bool)) []T {
 	if isNull(n) {
-		return nil // "steps is empty" is reported by the caller for steps
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "write a list: - command, or - run: command", "%s must be a list, not %s", key, describe(n))
 		return nil
 	}
-	var out []Step
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, hint, "%s must be a list, not %s", key, describe(n))
+		return nil
+	}
+	var out []T
 	saved := d.where
 	for i, c := range n.Content {
 		c = deref(c)
 		d.where = fmt.Sprintf("%s %d", label, i+1)
 		d.remember(c)
-		if st, ok := d.step(c, key); ok {
-			out = append(out, st)
+		if v, ok := item(c); ok {
+			out = append(out, v)
 		}
 	}
 	d.where = saved
@@ -459,25 +469,9 @@ func (d *decoder) step(n *yaml.Node, phase string) (Step, bool) {
 
 // matchers reads expect or forbid.
 func (d *decoder) matchers(n *yaml.Node, key string) []Matcher {
-	if isNull(n) {
-		return nil
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "write a list: - rule: ...", "%s must be a list, not %s", key, describe(n))
-		return nil
-	}
-	var out []Matcher
-	saved := d.where
-	for i, c := range n.Content {
-		d.where = fmt.Sprintf("%s %d", key, i+1)
-		c = deref(c)
-		d.remember(c)
-		if m, ok := d.matcher(c, key); ok {
-			out = append(out, m)
-		}
-	}
-	d.where = saved
-	return out
+	return decodeList(d, n, key, key, "write a list: - rule: ...", func(c *yaml.Node) (Matcher, bool) {
+		return d.matcher(c, key)
+	})
 }
 
 func (d *decoder) matcher(n *yaml.Node, key string) (Matcher, bool) {
@@ -520,21 +514,13 @@ func (d *decoder) matcher(n *yaml.Node, key string) (Matcher, bool) {
 			m.Tags = d.tags(p.val)
 		case "min":
 			minNode = p.key
-			if v, good := d.integer(p.val, "min"); good {
-				if v < 0 {
-					d.errorf(p.val, "use 0 or more", "min must not be negative, got %d", v)
-				} else {
-					m.Min = v
-				}
+			if v, good := d.count(p.val, "min"); good {
+				m.Min = v
 			}
 		case "max":
 			maxNode = p.key
-			if v, good := d.integer(p.val, "max"); good {
-				if v < 0 {
-					d.errorf(p.val, "use 0 or more", "max must not be negative, got %d", v)
-				} else {
-					m.Max = &v
-				}
+			if v, good := d.count(p.val, "max"); good {
+				m.Max = &v
 			}
 		}
 	}

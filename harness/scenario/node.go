@@ -74,9 +74,7 @@ const maxExpandedNodes = 100_000
 // checkAliases refuses alias cycles and files whose aliases expand to more
 // than maxExpandedNodes nodes, before anything walks the tree.
 func checkAliases(root *yaml.Node) (*yaml.Node, string) {
-	const (
-		visiting = -1
-	)
+	const visiting = -1
 	sizes := map[*yaml.Node]int{}
 	var bad *yaml.Node
 	var why string
@@ -259,13 +257,18 @@ func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
 	return false, false
 }
 
-func (d *decoder) integer(n *yaml.Node, what string) (int, bool) {
+// count reads a number of alerts: a whole number, 0 or more.
+func (d *decoder) count(n *yaml.Node, what string) (int, bool) {
 	var v int
-	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" && n.Decode(&v) == nil {
-		return v, true
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || n.Decode(&v) != nil {
+		d.errorf(n, "write a whole number like 1", "%s must be a whole number, not %s", what, describe(n))
+		return 0, false
 	}
-	d.errorf(n, "write a whole number like 1", "%s must be a whole number, not %s", what, describe(n))
-	return 0, false
+	if v < 0 {
+		d.errorf(n, "use 0 or more", "%s must not be negative, got %d", what, v)
+		return 0, false
+	}
+	return v, true
 }
 
 // duration reads a positive Go duration ("500ms", "10s", "2m").

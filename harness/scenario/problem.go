@@ -2,8 +2,10 @@ package scenario
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
+
+	"github.com/attack-replay/attack-replay/harness/rules"
 )
 
 // Problem is one thing wrong in a technique file, placed so that a user can
@@ -28,10 +30,7 @@ type Problem struct {
 // `path:line:col: [warning: ]scenario "id": step 2: what is wrong (what to do)`.
 func (p Problem) String() string {
 	var b strings.Builder
-	b.WriteString(p.File)
-	if p.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", p.Line, p.Column)
-	}
+	b.WriteString(p.pos().String())
 	b.WriteString(": ")
 	if p.Warning {
 		b.WriteString("warning: ")
@@ -66,15 +65,11 @@ func (e *LoadError) Error() string {
 	return fmt.Sprintf("load scenarios: %d problem(s):\n%s", len(e.Problems), strings.Join(lines, "\n"))
 }
 
+// pos is where the problem is, printed and ordered like a rules problem.
+func (p Problem) pos() rules.Position {
+	return rules.Position{File: p.File, Line: p.Line, Column: p.Column}
+}
+
 func sortProblems(ps []Problem) {
-	sort.SliceStable(ps, func(i, j int) bool {
-		a, b := ps[i], ps[j]
-		if a.File != b.File {
-			return a.File < b.File
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Column < b.Column
-	})
+	slices.SortStableFunc(ps, func(a, b Problem) int { return a.pos().Compare(b.pos()) })
 }

@@ -43,8 +43,8 @@ func PlanSpecs(scenarios []*scenario.Scenario, root string, repeat int) ([]Spec,
 		}
 		specs = append(specs, Spec{
 			Scenario: sc,
-			Text:     SpecText(sc),
-			Labels:   SpecLabels(sc),
+			Text:     specText(sc),
+			Labels:   specLabels(sc),
 			Location: types.CodeLocation{FileName: abs, LineNumber: sc.Line},
 			Timeout:  time.Duration(repeat)*sc.Timeout + queueMargin,
 		})
@@ -52,9 +52,9 @@ func PlanSpecs(scenarios []*scenario.Scenario, root string, repeat int) ([]Spec,
 	return specs, nil
 }
 
-// SpecText names a spec the way a detection engineer scans a list:
+// specText names a spec the way a detection engineer scans a list:
 // technique, tactic, scenario id, then what it shows.
-func SpecText(sc *scenario.Scenario) string {
+func specText(sc *scenario.Scenario) string {
 	kind := "attack"
 	if sc.Benign {
 		kind = "benign"
@@ -66,10 +66,10 @@ func SpecText(sc *scenario.Scenario) string {
 	return text
 }
 
-// SpecLabels are the Ginkgo labels of a scenario's spec: technique (and its
+// specLabels are the Ginkgo labels of a scenario's spec: technique (and its
 // parent for a sub-technique, so TECHNIQUES=T1003 selects T1003.008 too),
 // tactic, and "benign" or "attack".
-func SpecLabels(sc *scenario.Scenario) []string {
+func specLabels(sc *scenario.Scenario) []string {
 	id := string(sc.Technique)
 	labels := []string{"technique:" + id}
 	if parent, _, ok := strings.Cut(id, "."); ok {
