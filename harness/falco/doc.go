@@ -3,7 +3,8 @@
 // alert), and feeds its alerts, over gRPC or HTTP, into an alert.Hub. It reports what goes
 // wrong in Falco's own terms: rules that do not load (file, line, column, code), drivers that
 // do not start (with a hint), crashes mid-run (exit code and last log lines, to every waiter),
-// and dropped syscall events. Validate runs `falco -V` without starting a driver.
+// and dropped syscall events. Validate runs `falco -V` without starting a driver;
+// ReadImageRules copies the image's own falco_rules.yaml out without running Falco at all.
 //
 // What a real Falco did is recorded in ../../fixtures/falco (FACTS.md's samples); the parsers
 // are tested against those files, and the container logic against a stand-in image

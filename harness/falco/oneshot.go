@@ -55,17 +55,51 @@ type oneShotResult struct {
 func (o oneShot) run(ctx context.Context, cli *testcontainers.DockerClient) (res oneShotResult, err error) {
 	ctx, cancel := context.WithTimeout(ctx, oneShotTimeout)
 	defer cancel()
-	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Config: &container.Config{
-			Image:      o.image,
-			Entrypoint: []string{falcoBinary},
-			Cmd:        o.args,
-			Labels:     o.labels,
-		},
-		HostConfig: &container.HostConfig{},
+	cfg := &container.Config{Image: o.image, Entrypoint: []string{falcoBinary}, Cmd: o.args, Labels: o.labels}
+	err = withContainer(ctx, cli, cfg, func(id string) error {
+		if len(o.files) > 0 {
+			archive, err := tarFiles(o.files)
+			if err != nil {
+				return err
+			}
+			if _, err := cli.CopyToContainer(ctx, id, client.CopyToContainerOptions{DestinationPath: "/", Content: archive}); err != nil {
+				return fmt.Errorf("copy files into container: %w", err)
+			}
+		}
+		wait := cli.ContainerWait(ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+		if _, err := cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+			return fmt.Errorf("start container: %w", err)
+		}
+		select {
+		case w := <-wait.Result:
+			res.exitCode = int(w.StatusCode)
+		case err := <-wait.Error:
+			return fmt.Errorf("wait for container: %w", err)
+		}
+		logs, err := cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
+		if err != nil {
+			return fmt.Errorf("read container logs: %w", err)
+		}
+		defer logs.Close()
+		var stdout, stderr bytes.Buffer
+		if _, err := stdcopy.StdCopy(&stdout, &stderr, logs); err != nil {
+			return fmt.Errorf("read container logs: %w", err)
+		}
+		res.stdout, res.stderr = stdout.String(), stderr.String()
+		if o.after != nil {
+			return o.after(ctx, id)
+		}
+		return nil
 	})
+	return res, err
+}
+
+// withContainer creates a container from cfg without starting it, calls fn
+// with its id, and removes it, also when ctx has ended or fn failed.
+func withContainer(ctx context.Context, cli *testcontainers.DockerClient, cfg *container.Config, fn func(id string) error) (err error) {
+	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: &container.HostConfig{}})
 	if err != nil {
-		return res, fmt.Errorf("create container: %w", err)
+		return fmt.Errorf("create container: %w", err)
 	}
 	defer func() {
 		// A fresh context: the container must go even when ctx ended.
@@ -75,41 +109,7 @@ func (o oneShot) run(ctx context.Context, cli *testcontainers.DockerClient) (res
 			err = fmt.Errorf("remove container: %w", rerr)
 		}
 	}()
-	if len(o.files) > 0 {
-		archive, err := tarFiles(o.files)
-		if err != nil {
-			return res, err
-		}
-		if _, err := cli.CopyToContainer(ctx, created.ID, client.CopyToContainerOptions{DestinationPath: "/", Content: archive}); err != nil {
-			return res, fmt.Errorf("copy files into container: %w", err)
-		}
-	}
-	wait := cli.ContainerWait(ctx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
-	if _, err := cli.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		return res, fmt.Errorf("start container: %w", err)
-	}
-	select {
-	case w := <-wait.Result:
-		res.exitCode = int(w.StatusCode)
-	case err := <-wait.Error:
-		return res, fmt.Errorf("wait for container: %w", err)
-	}
-	logs, err := cli.ContainerLogs(ctx, created.ID, client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true})
-	if err != nil {
-		return res, fmt.Errorf("read container logs: %w", err)
-	}
-	defer logs.Close()
-	var stdout, stderr bytes.Buffer
-	if _, err := stdcopy.StdCopy(&stdout, &stderr, logs); err != nil {
-		return res, fmt.Errorf("read container logs: %w", err)
-	}
-	res.stdout, res.stderr = stdout.String(), stderr.String()
-	if o.after != nil {
-		if err := o.after(ctx, created.ID); err != nil {
-			return res, err
-		}
-	}
-	return res, nil
+	return fn(created.ID)
 }
 
 // tarFiles builds a tar archive holding files at their absolute paths;

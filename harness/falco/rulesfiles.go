@@ -5,7 +5,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strings"
 
@@ -53,20 +52,61 @@ func expandRules(paths []string) ([]string, error) {
 	return out, nil
 }
 
-// ruleNames lists the rules a rules file defines, in file order.
-func ruleNames(file string, data []byte) ([]string, error) {
+// candidateRules gathers, over the candidate files in load order, the
+// rules to enable once every rule is disabled: every rule they define,
+// override or append to, unless their last word on it is enabled: false.
+// A rules selection overrides the files' enabled keys ("regardless of their
+// enabled status in the files or any override", Falco docs, Controlling
+// Rules), so a rule the candidates disable must stay out of it.
+type candidateRules struct {
+	order   []string // first mention
+	enabled map[string]bool
+}
+
+// read takes in one candidate file.
+func (c *candidateRules) read(file string, data []byte) error {
 	var items []map[string]any
 	if err := yaml.Unmarshal(data, &items); err != nil {
 		// Falco reports the error with its position when it loads the file.
-		return nil, fmt.Errorf("read rule names from %q: %w (run falco.Validate for Falco's own report)", file, err)
+		return fmt.Errorf("read rule names from %q: %w (run falco.Validate for Falco's own report)", file, err)
 	}
-	var names []string
+	if c.enabled == nil {
+		c.enabled = map[string]bool{}
+	}
 	for _, it := range items {
-		if name, ok := it["rule"].(string); ok && !slices.Contains(names, name) {
-			names = append(names, name)
+		name, ok := it["rule"].(string)
+		if !ok {
+			continue
+		}
+		if _, seen := c.enabled[name]; !seen {
+			c.order = append(c.order, name)
+		}
+		_, override := it["override"]
+		_, appends := it["append"]
+		_, condition := it["condition"]
+		switch enabled, ok := it["enabled"].(bool); {
+		case ok:
+			c.enabled[name] = enabled
+		case condition && !override && !appends:
+			c.enabled[name] = true // a definition: enabled unless it says otherwise
+		default:
+			if _, seen := c.enabled[name]; !seen {
+				c.enabled[name] = true // a rule loaded before them that they change is under test
+			}
 		}
 	}
-	return names, nil
+	return nil
+}
+
+// names lists the rules to enable, in order of first mention.
+func (c *candidateRules) names() []string {
+	var out []string
+	for _, name := range c.order {
+		if c.enabled[name] {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // ruleSet is the ordered list of rules files a Falco loads, and how the
@@ -93,7 +133,7 @@ func buildRuleSet(s settings, v Version) (ruleSet, error) {
 	if err != nil {
 		return rs, err
 	}
-	var candidateNames []string
+	var candidateNames candidateRules
 	n := 0
 	for i, group := range [][]string{extra, candidates} {
 		for _, f := range group {
@@ -102,11 +142,9 @@ func buildRuleSet(s settings, v Version) (ruleSet, error) {
 				return rs, fmt.Errorf("read rules file: %w", err)
 			}
 			if i == 1 && s.imageRules && len(s.enableRules) == 0 && len(s.enableTags) == 0 {
-				names, err := ruleNames(f, data)
-				if err != nil {
+				if err := candidateNames.read(f, data); err != nil {
 					return rs, err
 				}
-				candidateNames = append(candidateNames, names...)
 			}
 			n++
 			rs.files = append(rs.files, rulesFile{
@@ -130,7 +168,7 @@ func buildRuleSet(s settings, v Version) (ruleSet, error) {
 	rs.selection = []RuleSelection{{Rule: "*"}, {Enable: true, Rule: alert.BarrierRule}}
 	names := s.enableRules
 	if len(s.enableRules) == 0 && len(s.enableTags) == 0 {
-		names = candidateNames
+		names = candidateNames.names()
 	}
 	for _, name := range names {
 		rs.selection = append(rs.selection, RuleSelection{Enable: true, Rule: name})

@@ -36,17 +36,61 @@ func TestExpandRules(t *testing.T) {
 	}
 }
 
-func TestRuleNames(t *testing.T) {
+func TestCandidateRules(t *testing.T) {
 	data, err := os.ReadFile("testdata/rules/recovery.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ruleNames("recovery.yaml", data)
-	if err != nil || !slices.Equal(got, []string{"Disable recovery features", "Read shadow"}) {
-		t.Errorf("got %q, %v", got, err)
+	var c candidateRules
+	if err := c.read("recovery.yaml", data); err != nil || !slices.Equal(c.names(), []string{"Disable recovery features", "Read shadow"}) {
+		t.Errorf("got %q, %v", c.names(), err)
 	}
-	if _, err := ruleNames("bad.yaml", []byte("- rule: [unclosed\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
+	if err := c.read("bad.yaml", []byte("- rule: [unclosed\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml") {
 		t.Errorf("error = %v, want one naming the file", err)
+	}
+
+	// The last word of the candidate files on enabled wins, across files;
+	// a rule of the image they override is enabled.
+	c = candidateRules{}
+	for _, f := range []string{`
+- rule: A
+  desc: a
+  condition: evt.type = execve
+  output: a
+  priority: WARNING
+- rule: B
+  desc: b
+  condition: evt.type = execve
+  output: b
+  priority: WARNING
+  enabled: false
+- rule: C
+  desc: c
+  condition: evt.type = execve
+  output: c
+  priority: WARNING
+`, `
+- rule: C
+  enabled: false
+- rule: Read sensitive file untrusted
+  condition: and proc.name != cat
+  override:
+    condition: append
+- rule: B
+  enabled: true
+  override:
+    enabled: replace
+- rule: Image rule
+  enabled: false
+  override:
+    enabled: replace
+`} {
+		if err := c.read("candidate.yaml", []byte(f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := []string{"A", "B", "Read sensitive file untrusted"}; !slices.Equal(c.names(), want) {
+		t.Errorf("names = %q, want %q", c.names(), want)
 	}
 }
 

@@ -54,7 +54,14 @@ func standinImage(t testing.TB, version string) string {
 	return img
 }
 
+// TestMain disables testcontainers' reaper unless the user chose otherwise:
+// its image cannot be pulled where there is no registry, and the module
+// removes every container it starts itself (the tests check it). It
+// removes the stand-in images the tests built.
 func TestMain(m *testing.M) {
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		_ = os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true")
+	}
 	code := m.Run()
 	for _, img := range standin.images {
 		if err := falcotest.Remove(context.Background(), img); err != nil {

@@ -338,7 +338,7 @@ func (a *attempt) do(ctx context.Context) (v verdict.Verdict, problem error) {
 // (Falco died) fails the attempt before any container is started.
 func (a *attempt) start(actx, ctx context.Context) bool {
 	if err := a.cfg.Hub.Err(); err != nil {
-		a.err = fmt.Errorf("falco died before the scenario started: %v (falco: %s)", err, a.cfg.FalcoState())
+		a.err = errors.New("falco died before the scenario started: " + a.died(err))
 		return false
 	}
 	t := time.Now()
@@ -479,9 +479,22 @@ func (a *attempt) barrier(actx, ctx context.Context) bool {
 		a.err = fmt.Errorf("barrier alert %q never arrived within %s: is the barrier rule loaded and Falco capturing? (falco: %s; %v)",
 			tok, a.cfg.BarrierTimeout, a.cfg.FalcoState(), err)
 	default:
-		a.err = fmt.Errorf("falco died: the alert stream failed while waiting for the barrier: %v (falco: %s)", err, a.cfg.FalcoState())
+		a.err = errors.New("falco died: the alert stream failed while waiting for the barrier: " + a.died(err))
 	}
 	return false
+}
+
+// died says in one line why the alert stream failed: the headline of its
+// error, then Falco's state where that adds to it. Falco's exit error
+// carries its last log lines after the headline; a verdict reason is one
+// line (it fills a table cell per scenario), and the session reports the
+// whole exit error once, when the run closes.
+func (a *attempt) died(err error) string {
+	headline, _, _ := strings.Cut(err.Error(), "\n")
+	if state := a.cfg.FalcoState(); !strings.Contains(headline, state) {
+		headline += " (falco: " + state + ")"
+	}
+	return headline
 }
 
 // abandon removes a barrier waiter whose marker never ran: Wait on an ended

@@ -3,6 +3,7 @@ package runner_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/attack-replay/attack-replay/harness/alert"
+	"github.com/attack-replay/attack-replay/harness/falco"
 	"github.com/attack-replay/attack-replay/harness/runner"
 	"github.com/attack-replay/attack-replay/harness/runner/runnertest"
 	"github.com/attack-replay/attack-replay/harness/scenario"
@@ -270,6 +272,50 @@ func TestBarrierErrors(t *testing.T) {
 		v = only(t, res["after-falco-died"], verdict.Error)
 		if !strings.Contains(v.Reason, "falco died before the scenario started") || v.VictimID != "" || len(v.Steps) != 0 {
 			t.Errorf("after Falco died: reason %q, victim %q, %d steps (want none started)", v.Reason, v.VictimID, len(v.Steps))
+		}
+	})
+	t.Run("falco exits with its last log lines", func(t *testing.T) {
+		// What the hub fails with when Falco's container exits: a headline,
+		// then twenty log lines. The state is what the session says then:
+		// the same headline.
+		exit := &falco.ExitError{Phase: falco.PhaseRun, ExitCode: 3, Message: "unexpected signal"}
+		for i := range 20 {
+			exit.LogTail = append(exit.LogTail, fmt.Sprintf("Thu Nov 26 01:00:%02d 2026: falco log line %d", i, i))
+		}
+		headline, _, _ := strings.Cut(exit.Error(), "\n")
+		f := newFalco(t)
+		f.React(func(e runnertest.Exec) {
+			if e.Barrier != "" {
+				f.Fail(exit)
+			}
+		})
+		cfg := config(t, f)
+		cfg.Workers = 1
+		cfg.FalcoState = func() string {
+			if err := f.Hub().Err(); err != nil {
+				return headline
+			}
+			return "falco running"
+		}
+		dies, after := scn("falco-exits", "true"), scn("after-falco-exited", "true")
+		dies.Expect = []scenario.Matcher{expectRule(seedRule)}
+		after.Expect = []scenario.Matcher{expectRule(seedRule)}
+		res := run(t, cfg, dies, after)
+		for id, want := range map[string]string{
+			"falco-exits":        "falco died: the alert stream failed while waiting for the barrier: ",
+			"after-falco-exited": "falco died before the scenario started: ",
+		} {
+			v := only(t, res[id], verdict.Error)
+			// The headline once, whole, and nothing of the log: the
+			// session's Close error carries that, once for the run. (The
+			// double's source puts "alert source: " before the error.)
+			if !strings.HasPrefix(v.Reason, want) || !strings.HasSuffix(v.Reason, headline) ||
+				strings.Count(v.Reason, "exited with code 3") != 1 || strings.Contains(v.Reason, "log line") {
+				t.Errorf("%s: reason %q, want %q…%q, the exit said once", id, v.Reason, want, headline)
+			}
+			if n := strings.Count(verdict.Format(v), "exited with code 3"); n != 1 {
+				t.Errorf("%s: Format says the exit %d times, want once:\n%s", id, n, verdict.Format(v))
+			}
 		}
 	})
 	t.Run("victim cannot start", func(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/attack-replay/attack-replay/harness/falco"
@@ -12,19 +14,91 @@ import (
 	"github.com/attack-replay/attack-replay/harness/victim"
 )
 
-// Load reads the candidate rules and the scenarios checked against them.
-// Every problem of both comes back in one error, one per line.
-func Load(cfg Config) (*rules.Index, *scenario.Set, error) {
+// Load reads the rules and the scenarios checked against them. Every
+// problem of both comes back in one error, one per line.
+//
+// With cfg.FalcoImageRules it first reads the Falco image's own
+// falco_rules.yaml (falco.ReadImageRules: a container is created, never
+// started) and loads it before the candidate files, as Falco does: the
+// scenarios may expect or forbid its rules, the candidates may use its
+// macros and lists and override its items. Its rules are not candidates
+// (report.RulesFromIndex decides by path, and the file lies outside
+// cfg.Rules), so a forbid of "*" does not cover them. Without
+// FalcoImageRules, Load needs no Docker.
+func Load(ctx context.Context, cfg Config) (*rules.Index, *scenario.Set, error) {
+	if !cfg.FalcoImageRules {
+		return load(cfg, nil, false)
+	}
+	dir, err := os.MkdirTemp("", "attack-replay-image-rules-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("load the falco image's rules (FALCO_IMAGE_RULES): %w", err)
+	}
+	// The index keeps only the path (reports list it with its digest):
+	// nothing reads the file after the load.
+	defer os.RemoveAll(dir)
+	file, err := writeImageRules(ctx, cfg.FalcoImage, dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load the falco image's rules (FALCO_IMAGE_RULES): %w", err)
+	}
+	return load(cfg, []string{file}, false)
+}
+
+// LoadOffline is Load without Docker, for listing the specs (Ginkgo's dry
+// run) where no image need exist. With cfg.FalcoImageRules the image's
+// rules are not read, so what only they could settle is a warning in the
+// set instead of an error: a candidate item that appends to or overrides
+// an item the candidates do not define, and a rule that scenarios name but
+// the candidates do not define. Load checks both.
+func LoadOffline(cfg Config) (*rules.Index, *scenario.Set, error) {
+	return load(cfg, nil, cfg.FalcoImageRules)
+}
+
+// writeImageRules writes the image's rules file under dir, at a path that
+// names the image: the index's positions, problems and reports show it.
+func writeImageRules(ctx context.Context, image, dir string) (string, error) {
+	data, err := falco.ReadImageRules(ctx, image)
+	if err != nil {
+		return "", err
+	}
+	name := strings.Map(func(r rune) rune {
+		if r == '/' || r == ':' || r == '@' {
+			return '_'
+		}
+		return r
+	}, image)
+	file := filepath.Join(dir, name, filepath.FromSlash(falco.ImageRulesFile))
+	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		return "", err
+	}
+	return file, nil
+}
+
+// load reads the upstream rules files, then the candidates, into one index
+// (Falco's load order), and the scenarios against it. unread says the
+// image's rules should have come first but were not read.
+func load(cfg Config, upstream []string, unread bool) (*rules.Index, *scenario.Set, error) {
 	var lines []string
-	idx, err := rules.LoadPaths(cfg.Rules...)
+	var deferred []scenario.Problem
+	idx, err := rules.LoadPaths(append(append([]string(nil), upstream...), cfg.Rules...)...)
 	lines = appendProblems(lines, err, func(e *rules.LoadError) []string {
-		out := make([]string, len(e.Problems))
-		for i, p := range e.Problems {
-			out[i] = p.String()
+		var out []string
+		for _, p := range e.Problems {
+			if unread && strings.Contains(p.Msg, notDefinedBefore) {
+				deferred = append(deferred, unchecked(p))
+				continue
+			}
+			out = append(out, p.String())
 		}
 		return out
 	})
-	set, err := scenario.LoadDir(cfg.Scenarios, scenario.Options{Rules: idx})
+	var known scenario.RuleIndex = idx
+	if unread {
+		known = imageUnread{idx}
+	}
+	set, err := scenario.LoadDir(cfg.Scenarios, scenario.Options{Rules: known})
 	lines = appendProblems(lines, err, func(e *scenario.LoadError) []string {
 		out := make([]string, len(e.Problems))
 		for i, p := range e.Problems {
@@ -32,11 +106,68 @@ func Load(cfg Config) (*rules.Index, *scenario.Set, error) {
 		}
 		return out
 	})
+	if unread && set != nil {
+		set.Warnings = append(append(set.Warnings, deferred...), uncheckedRules(set, idx)...)
+	}
 	if len(lines) > 0 {
+		what := strings.Join(cfg.Rules, " ")
+		if len(upstream) > 0 {
+			what += " (after the falco image's rules)"
+		}
 		return idx, set, fmt.Errorf("load rules %s and scenarios %s: %d problem(s):\n%s",
-			strings.Join(cfg.Rules, " "), cfg.Scenarios, len(lines), strings.Join(lines, "\n"))
+			what, cfg.Scenarios, len(lines), strings.Join(lines, "\n"))
 	}
 	return idx, set, nil
+}
+
+// notDefinedBefore is how rules.LoadPaths says that an item appends to or
+// overrides one no earlier file defines: with the image's rules unread,
+// they may define it.
+const notDefinedBefore = "that is not defined before it"
+
+// imageUnreadHint ends every warning of a load that did not read the
+// image's rules.
+const imageUnreadHint = "not checked: the Falco image's rules were not read; a run with FALCO_IMAGE_RULES reads them and checks it"
+
+// unchecked turns a rules problem the image's rules may settle into a
+// warning.
+func unchecked(p rules.Problem) scenario.Problem {
+	msg := p.Msg
+	if p.Subject != "" {
+		msg = p.Subject + ": " + msg
+	}
+	return scenario.Problem{File: p.Pos.File, Line: p.Pos.Line, Column: p.Pos.Column, Msg: msg, Hint: imageUnreadHint, Warning: true}
+}
+
+// imageUnread is the index of a load that did not read the image's rules:
+// a rule the candidates do not define may be the image's, so the scenario
+// loader is told it exists but failed to load, which it leaves unchecked.
+type imageUnread struct{ *rules.Index }
+
+func (x imageUnread) Failed(name string) bool { return !x.Has(name) || x.Index.Failed(name) }
+
+// uncheckedRules warns of each matcher imageUnread left unchecked.
+func uncheckedRules(set *scenario.Set, idx *rules.Index) []scenario.Problem {
+	var out []scenario.Problem
+	for _, sc := range set.Scenarios() {
+		for _, list := range []struct {
+			kind     string
+			matchers []scenario.Matcher
+		}{{"expect", sc.Expect}, {"forbid", sc.Forbid}} {
+			for i, m := range list.matchers {
+				if m.Rule == "" || m.Rule == scenario.AnyRule || idx.Has(m.Rule) || idx.Failed(m.Rule) {
+					continue
+				}
+				out = append(out, scenario.Problem{
+					File: sc.File, Line: m.Line, Column: m.Column, Scenario: sc.ID,
+					Where: fmt.Sprintf("%s %d", list.kind, i+1), Warning: true,
+					Msg:  fmt.Sprintf("rule %q is not in the candidate rules", m.Rule),
+					Hint: imageUnreadHint,
+				})
+			}
+		}
+	}
+	return out
 }
 
 func appendProblems[E error](lines []string, err error, each func(E) []string) []string {

@@ -55,7 +55,7 @@ func runConfig(t *testing.T, falcoImage, scenarios string) session.Config {
 
 func inputs(t *testing.T, cfg session.Config) session.Inputs {
 	t.Helper()
-	idx, set, err := session.Load(cfg)
+	idx, set, err := session.Load(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,15 +248,23 @@ func TestSessionFalcoDiesMidRun(t *testing.T) {
 		if !ok {
 			continue
 		}
-		t.Logf("%s: %s", id, res.Attempts[0].Reason)
-		if res.Outcome != verdict.Error || !strings.HasPrefix(res.Attempts[0].Reason, want) {
-			t.Errorf("%s: %s %q, want an error starting %q", id, res.Outcome, res.Attempts[0].Reason, want)
+		reason := res.Attempts[0].Reason
+		t.Logf("%s: %s", id, reason)
+		if res.Outcome != verdict.Error || !strings.HasPrefix(reason, want) {
+			t.Errorf("%s: %s %q, want an error starting %q", id, res.Outcome, reason, want)
+		}
+		// One line, the exit said once: Falco's log lines are Close's.
+		if strings.Count(reason, "exited with code 3") != 1 || strings.Contains(reason, "last log lines") {
+			t.Errorf("%s: reason %q repeats the exit or carries Falco's log", id, reason)
 		}
 	}
 	_, err = s.Close(context.Background())
 	var exit *falco.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode != 3 || exit.Phase != falco.PhaseRun || !strings.HasPrefix(err.Error(), "falco exited with code 3 during run") {
 		t.Errorf("Close = %v; want Falco's exit error", err)
+	}
+	if exit != nil && (len(exit.LogTail) == 0 || strings.Count(err.Error(), "\nlast log lines:\n") != 1) {
+		t.Errorf("Close = %v; want Falco's last log lines, once", err)
 	}
 	if ids := leftovers(t, runID); len(ids) > 0 {
 		t.Errorf("containers of run %s left after Close: %v", runID, ids)

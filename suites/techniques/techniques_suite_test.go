@@ -14,6 +14,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/attack-replay/attack-replay/harness/rules"
+	"github.com/attack-replay/attack-replay/harness/scenario"
 	"github.com/attack-replay/attack-replay/harness/session"
 )
 
@@ -40,7 +42,23 @@ func TestTechniques(t *testing.T) {
 	if cfg, err = session.FromEnv(os.Getenv); err != nil {
 		t.Fatal(err)
 	}
-	idx, set, err := session.Load(cfg)
+	suiteConfig, _ := GinkgoConfiguration()
+	// A dry run lists the specs without any image: it loads without the
+	// Falco image's rules (FALCO_IMAGE_RULES), warning of what only they
+	// could check. A run checks the images first, within seconds, then
+	// loads the image's rules when asked.
+	var idx *rules.Index
+	var set *scenario.Set
+	if suiteConfig.DryRun {
+		idx, set, err = session.LoadOffline(cfg)
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if err := session.Preflight(ctx, cfg); err != nil {
+			t.Fatal(err)
+		}
+		idx, set, err = session.Load(ctx, cfg)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +69,6 @@ func TestTechniques(t *testing.T) {
 	if specs, err = PlanSpecs(all, root, cfg.Repeat); err != nil {
 		t.Fatal(err)
 	}
-	suiteConfig, _ := GinkgoConfiguration()
 	selected, err := Select(specs, suiteConfig.LabelFilter)
 	if err != nil {
 		t.Fatal(err)
@@ -59,13 +76,6 @@ func TestTechniques(t *testing.T) {
 	inputs = session.Inputs{Rules: idx, All: all, LabelFilter: suiteConfig.LabelFilter}
 	for _, s := range selected {
 		inputs.Selected = append(inputs.Selected, s.Scenario)
-	}
-	if !suiteConfig.DryRun {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		if err := session.Preflight(ctx, cfg); err != nil {
-			t.Fatal(err)
-		}
 	}
 	RunSpecs(t, "attack-replay ATT&CK techniques")
 }

@@ -12,5 +12,6 @@
 //
 // BuildStandin compiles the stand-in with the go command of the test's toolchain and builds
 // the image in the Docker engine; Remove deletes it; Exit makes a running stand-in exit with
-// a given code, as Falco crashing mid-run.
+// a given code, as Falco crashing mid-run. ImageRules is the image's small upstream-shaped
+// /etc/falco/falco_rules.yaml.
 package falcotest

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -32,6 +33,9 @@ const Repository = "attack-replay/falco-standin"
 const (
 	// Binary is the stand-in, where the official images have falco.
 	Binary = "/usr/bin/falco"
+	// ImageRulesFile holds ImageRules, where the official images have
+	// their default rules.
+	ImageRulesFile = "/etc/falco/falco_rules.yaml"
 	// standinPackage is built into Binary. The go command enforces
 	// internal/ only on imports, not on the packages it is asked to build.
 	standinPackage = "./harness/falco/internal/standin"
@@ -44,6 +48,15 @@ const (
 // LabelProject, spelt out because importing harness/falco here would be an
 // import cycle for its own tests.
 const labelProject = "attack-replay"
+
+//go:embed falco_rules.yaml
+var imageRules []byte
+
+// ImageRules returns the content of the stand-in image's ImageRulesFile:
+// upstream-shaped macros, lists and two rules, "Read sensitive file
+// untrusted" (as it fired in fixtures/falco/http-0.44.1.jsonl) and "Image
+// rule".
+func ImageRules() []byte { return bytes.Clone(imageRules) }
 
 // ErrEngineUnreachable is returned (wrapped) when no Docker engine
 // answers: tests skip on it.
@@ -228,8 +241,8 @@ type file struct {
 
 // contextTar is the build context: the stand-in as /usr/bin/falco, a
 // falco.yaml that reads config.d, the container plugin's drop-in (as the
-// official images from 0.41 have), a small falco_rules.yaml, and the
-// recordings it replays. No /bin/true: the readiness marker falls back to
+// official images from 0.41 have), a small falco_rules.yaml (see ImageRules),
+// and the recordings it replays. No /bin/true: the readiness marker falls back to
 // `falco --version`.
 func contextTar(root string, bin []byte, version string, o options) ([]byte, error) {
 	dockerfile := "FROM scratch\nENV STANDIN_FALCO_VERSION=" + version + "\n"
@@ -243,8 +256,7 @@ func contextTar(root string, bin []byte, version string, o options) ([]byte, err
 		{"rootfs/etc/falco/falco.yaml", []byte("# stand-in falco.yaml: the keys the harness reads\n" +
 			"config_files:\n  - /etc/falco/config.d\nload_plugins: []\nrules_files:\n  - /etc/falco/falco_rules.yaml\n  - /etc/falco/rules.d\n"), 0o644},
 		{"rootfs/etc/falco/config.d/falco.container_plugin.yaml", []byte("load_plugins: [container]\n"), 0o644},
-		{"rootfs/etc/falco/falco_rules.yaml", []byte("- macro: spawned_process\n  condition: (evt.type in (execve, execveat))\n" +
-			"- rule: Image rule\n  desc: an image rule the selection must disable\n  condition: spawned_process\n  output: x\n  priority: NOTICE\n"), 0o644},
+		{"rootfs" + ImageRulesFile, imageRules, 0o644},
 	}
 	for _, sub := range []string{"logs", "validate"} {
 		dir := filepath.Join(root, fixturesDir, sub)
