@@ -68,18 +68,6 @@ type RuleSelection struct {
 	Tag    string
 }
 
-// extraFields are the output fields added to every syscall alert
-// (append_output, Falco ≥ 0.39), so an alert can be attributed and shown
-// whatever the rule's own output says. container.* come first, and only
-// when the Falco has them.
-var (
-	containerExtraFields = []string{alert.FieldContainerID, alert.FieldContainerName}
-	processExtraFields   = []string{
-		"proc.name", "proc.exepath", alert.FieldCmdline, alert.FieldPID, alert.FieldPPID,
-		"proc.pname", alert.FieldUser, "user.uid", "fd.name", "evt.type", alert.FieldEventTime,
-	}
-)
-
 // RenderConfig renders the config drop-in Falco loads from
 // /etc/falco/config.d. It is a pure function of p.
 func RenderConfig(p ConfigParams) ([]byte, error) {
@@ -109,22 +97,20 @@ func RenderConfig(p ConfigParams) ([]byte, error) {
 	set(root, "log_syslog", false)
 	set(root, "log_stderr", true)
 
+	// The fields added to every syscall alert (append_output, Falco ≥ 0.39),
+	// so an alert can be attributed and shown whatever the rule's own output
+	// says; container.* only when this Falco has them.
 	fields := newSeq()
-	if p.ContainerFields {
-		for _, f := range containerExtraFields {
-			fields.Content = append(fields.Content, scalar(f))
+	for _, f := range alert.AppendedFields() {
+		switch {
+		case f.Container && !p.ContainerFields:
+		case f.Format != "":
+			m := newMap()
+			set(m, f.Name, f.Format)
+			fields.Content = append(fields.Content, m)
+		default:
+			fields.Content = append(fields.Content, scalar(f.Name))
 		}
-	}
-	for _, f := range processExtraFields {
-		fields.Content = append(fields.Content, scalar(f))
-	}
-	for _, named := range [][2]string{
-		{alert.FieldToken, "%proc.env[" + alert.EnvToken + "]"},
-		{alert.FieldBarrier, "%proc.env[" + alert.EnvBarrier + "]"},
-	} {
-		m := newMap()
-		set(m, named[0], named[1])
-		fields.Content = append(fields.Content, m)
 	}
 	entry := newMap()
 	set(entry, "match.source", "syscall")

@@ -273,6 +273,16 @@ func TestRulesFromIndexMarksCandidatesByTheirFinalDefinition(t *testing.T) {
   condition: evt.type = open
   output: "o"
   priority: WARNING
+- rule: Upstream appended
+  desc: d
+  condition: evt.type = open
+  output: "o"
+  priority: WARNING
+`,
+		filepath.Join(candidates, "append.yaml"): `- rule: Upstream appended
+  condition: and proc.name = cat
+  override:
+    condition: append
 `,
 		filepath.Join(candidates, "mine.yaml"): `- rule: Upstream overridden
   desc: mine now
@@ -303,14 +313,14 @@ func TestRulesFromIndexMarksCandidatesByTheirFinalDefinition(t *testing.T) {
 	for _, r := range RulesFromIndex(x, []string{candidates + "/"}) {
 		got[r.Name] = r
 	}
-	if got["Upstream kept"].Candidate || !got["Upstream overridden"].Candidate || !got["Mine"].Candidate {
+	if got["Upstream kept"].Candidate || !got["Upstream overridden"].Candidate || !got["Upstream appended"].Candidate || !got["Mine"].Candidate {
 		t.Errorf("candidates: %+v", got)
 	}
 	if m := got["Mine"]; m.Hash == "" || m.Line != 6 || !m.Enabled || !slices.Equal(m.Tags, []string{"T1490"}) || m.Priority != rules.Notice {
 		t.Errorf("rule Mine: %+v", m)
 	}
 	files := FilesFromIndex(x)
-	if len(files) != 2 || files[0].Path != upstream || len(files[1].SHA256) != 64 {
+	if len(files) != 3 || files[0].Path != upstream || len(files[1].SHA256) != 64 {
 		t.Errorf("files %+v", files)
 	}
 }

@@ -25,7 +25,7 @@ func RulesFromIndex(x *rules.Index, candidates []string) []Rule {
 	for _, r := range x.Rules() {
 		out = append(out, Rule{
 			Name: r.Name, Priority: r.Priority, Tags: r.Tags, File: r.Pos.File, Line: r.Pos.Line, Hash: r.Hash,
-			Candidate: under(r.Pos.File, candidates), Enabled: r.Enabled,
+			Candidate: candidate(r, candidates), Enabled: r.Enabled,
 		})
 	}
 	return out
@@ -38,6 +38,21 @@ func FilesFromIndex(x *rules.Index) []FileHash {
 		out = append(out, FileHash{Path: f.Path, SHA256: f.SHA256})
 	}
 	return out
+}
+
+// candidate reports whether a candidate file defined the rule or changed it
+// (appended to its condition, overrode a key): Falco then runs the rule as
+// the candidates shaped it, so it is under test.
+func candidate(r rules.Rule, paths []string) bool {
+	if under(r.Pos.File, paths) {
+		return true
+	}
+	for _, c := range r.Changes {
+		if under(c.File, paths) {
+			return true
+		}
+	}
+	return false
 }
 
 func under(file string, paths []string) bool {

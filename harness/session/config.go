@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/attack-replay/attack-replay/harness/falco"
+	"github.com/attack-replay/attack-replay/harness/scenario"
 	"github.com/attack-replay/attack-replay/harness/victim"
 )
 
@@ -34,6 +35,7 @@ type Config struct {
 	VictimPrivileges victim.Privileges
 	Rules            []string // candidate rules files or directories, in load order
 	Scenarios        string
+	Selection        scenario.Selection // TECHNIQUES and TACTICS: the scenarios to replay
 	Workers          int
 	Repeat           int
 	ReportDir        string        // "": no reports written
@@ -114,6 +116,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			}
 			*dst = d
 		}
+	}
+	// Checked here, not only as a Ginkgo label filter: a mistyped id would
+	// select nothing and the run would pass.
+	if sel, err := scenario.ParseSelection(get("TECHNIQUES"), get("TACTICS")); err != nil {
+		bad("TECHNIQUES/TACTICS", get("TECHNIQUES")+" "+get("TACTICS"), strings.TrimPrefix(err.Error(), "parse selection: "))
+	} else {
+		c.Selection = sel
 	}
 	duration("FALCO_STARTUP_TIMEOUT", &c.FalcoStartup)
 	duration("BARRIER_TIMEOUT", &c.BarrierTimeout)

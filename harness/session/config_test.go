@@ -3,10 +3,12 @@ package session_test
 import (
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/attack-replay/attack-replay/harness/attack"
 	"github.com/attack-replay/attack-replay/harness/falco"
 	"github.com/attack-replay/attack-replay/harness/session"
 	"github.com/attack-replay/attack-replay/harness/victim"
@@ -126,5 +128,28 @@ func TestFromEnvEveryMalformedValue(t *testing.T) {
 	}
 	if strings.Contains(msg, "FALCO_IMAGE=") {
 		t.Error("error names FALCO_IMAGE, which is well-formed")
+	}
+}
+
+func TestFromEnvSelection(t *testing.T) {
+	got, err := session.FromEnv(env(map[string]string{"TECHNIQUES": "T1490, T1003", "TACTICS": "impact"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []attack.TechniqueID{"T1490", "T1003"}; !slices.Equal(got.Selection.Techniques, want) {
+		t.Errorf("techniques = %q, want %q", got.Selection.Techniques, want)
+	}
+	if want := []attack.Tactic{"impact"}; !slices.Equal(got.Selection.Tactics, want) {
+		t.Errorf("tactics = %q, want %q", got.Selection.Tactics, want)
+	}
+	// A typo must stop the run instead of selecting nothing.
+	_, err = session.FromEnv(env(map[string]string{"TECHNIQUES": "T1409", "TACTICS": "impakt"}))
+	if err == nil {
+		t.Fatal("an unknown technique and tactic were accepted")
+	}
+	for _, want := range []string{"TECHNIQUES/TACTICS", "T1409", "impakt"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
 	}
 }

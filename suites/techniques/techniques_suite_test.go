@@ -63,10 +63,15 @@ func TestTechniques(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range set.Warnings {
-		t.Log("warning: " + w.String())
+		t.Log(w.String())
 	}
 	all := set.Scenarios()
-	if specs, err = PlanSpecs(all, root, cfg.Repeat); err != nil {
+	chosen := scenario.Filter(all, cfg.Selection)
+	if len(chosen) == 0 {
+		t.Fatalf("TECHNIQUES=%q TACTICS=%q select none of the %d scenarios in %s",
+			os.Getenv("TECHNIQUES"), os.Getenv("TACTICS"), len(all), cfg.Scenarios)
+	}
+	if specs, err = PlanSpecs(chosen, root, cfg.Repeat); err != nil {
 		t.Fatal(err)
 	}
 	selected, err := Select(specs, suiteConfig.LabelFilter)
