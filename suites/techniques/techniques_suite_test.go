@@ -102,11 +102,11 @@ func closeSession(ctx SpecContext, started bool) {
 	if !started {
 		return
 	}
-	fmt.Fprintln(os.Stdout)
-	if werr := WriteTable(os.Stdout, Summarise(sess.Results())); werr != nil {
-		fmt.Fprintln(os.Stderr, "attack-replay: print summary:", werr)
-	}
 	if rep != nil {
+		fmt.Fprintln(os.Stdout)
+		if werr := WriteTable(os.Stdout, rep); werr != nil {
+			fmt.Fprintln(os.Stderr, "attack-replay: print summary:", werr)
+		}
 		fmt.Fprintf(os.Stdout, "\nreports: %s (report.md, report.html, report.json, navigator-layer.json)\n", cfg.ReportDir)
 		if !rep.Summary.Trustworthy {
 			fmt.Fprintln(os.Stdout, "WARNING: Falco dropped syscall events during this run: missing alerts prove nothing (see report.md).")
