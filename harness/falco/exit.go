@@ -11,7 +11,7 @@ const (
 	PhaseRun   = "run"   // after Run returned
 )
 
-// Hints given with known start failures (FACTS.md "Failures at start").
+// Hints given with known start failures (fixtures/falco/FACTS.md "Failures at start").
 const (
 	// HintMemlock: "An error occurred in an event source" + "unable to
 	// configure the libpman state" (samples/logs/start-fails-memlock-0.40.0):

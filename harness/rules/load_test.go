@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-// Recorded samples (copied unchanged from shared/falco/samples).
+// Recorded samples (copied unchanged into fixtures/falco, see its README.md).
 const (
 	sampleHTTP     = "../../fixtures/falco/rules-used-for-http-0.40.0.yaml"
 	sampleGRPC     = "../../fixtures/falco/rules-used-for-grpc.yaml"
@@ -134,7 +134,7 @@ func TestLoadRedefinitionReplacesInPlace(t *testing.T) {
 }
 
 func TestLoadFalcoValidateSamples(t *testing.T) {
-	// What `falco -V` said about each file (shared/falco/samples/validate/*.out):
+	// What `falco -V` said about each file (fixtures/falco/validate/*.out):
 	// Invalid for missing_field, yaml_err and bad_syntax; the others load
 	// (bad_cond and bad_macro fail only in the condition compiler, which
 	// this index does not imitate).
