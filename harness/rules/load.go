@@ -10,15 +10,14 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/attack-replay/attack-replay/harness/attack"
+	"github.com/attack-replay/attack-replay/harness/yamlsyntax"
 )
 
 // LoadPaths reads Falco rules files in the order Falco would: each path is a
@@ -127,10 +126,6 @@ func (l *loader) loadFile(path string) {
 	l.parse(b)
 }
 
-// yamlLine finds the line in a yaml.v3 syntax error ("yaml: line 4: ...");
-// yaml.v3 reports no column.
-var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
-
 // parse reads every YAML document of one file: Falco accepts several.
 func (l *loader) parse(b []byte) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
@@ -141,11 +136,7 @@ func (l *loader) parse(b []byte) {
 			return
 		}
 		if err != nil {
-			line, msg := 0, strings.TrimPrefix(err.Error(), "yaml: ")
-			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-				line, _ = strconv.Atoi(m[1])
-				msg = m[2]
-			}
+			line, msg := yamlsyntax.Locate(b, err)
 			l.problems = append(l.problems, Problem{
 				Pos: Position{File: l.file, Line: line, Column: 1},
 				Msg: "YAML syntax: " + msg + " (fix the YAML; Falco would refuse the whole file)",

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -130,6 +131,25 @@ func TestLoadRedefinitionReplacesInPlace(t *testing.T) {
 	want := []string{`b.yaml:1:3: warning: rule "A": redefines the rule at ` + filepath.Join(dir, "a.yaml") + `:1:3, replacing all of it (use override: to change only some keys)`}
 	if got := warnings(x, dir); !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings = %q, want %q", got, want)
+	}
+}
+
+// TestLoadYAMLErrorLine breaks the shipped macros file on one line and
+// checks that the problem names that line, not yaml.v3's (the start of the
+// enclosing item, 0-based).
+func TestLoadYAMLErrorLine(t *testing.T) {
+	b, err := os.ReadFile("../../rules/00-macros.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	at := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "  items:") }) + 1
+	lines = slices.Insert(lines, at, "  - stray")
+	dir := write(t, map[string]string{"00-macros.yaml": strings.Join(lines, "\n")})
+	_, err = LoadPaths(dir)
+	want := []string{fmt.Sprintf("00-macros.yaml:%d:1: YAML syntax: did not find expected key (fix the YAML; Falco would refuse the whole file)", at+1)}
+	if got := problems(t, err, dir); !reflect.DeepEqual(got, want) {
+		t.Errorf("problems = %q, want %q", got, want)
 	}
 }
 

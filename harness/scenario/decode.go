@@ -8,13 +8,13 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/attack-replay/attack-replay/harness/attack"
 	"github.com/attack-replay/attack-replay/harness/rules"
+	"github.com/attack-replay/attack-replay/harness/yamlsyntax"
 )
 
 // Keys of each mapping, in the order hints list them (docs/scenario-format.md).
@@ -35,7 +35,6 @@ var (
 	// fieldPattern is a Falco field name ("proc.name", "proc.aname[2]",
 	// "proc.env[AR_TOKEN]") or a name the harness appends ("ar_token").
 	fieldPattern = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_.]+)?(\[[^\]]*\])?$`)
-	yamlLine     = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 )
 
 // unsure marks, in a scenario's key set, that whether the scenario expects
@@ -57,7 +56,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 			d.errorf(&yaml.Node{Line: 1, Column: 1}, "a technique file needs technique, tactic and scenarios; see docs/scenario-format.md", "file is empty")
 			return nil
 		}
-		d.yamlError(err)
+		d.yamlError(data, err)
 		return nil
 	}
 	var extra yaml.Node
@@ -69,7 +68,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		}
 		d.errorf(n, "move its scenarios into the first document and delete the ---", "a technique file holds one YAML document, this is a second one")
 	case !errors.Is(err, io.EOF):
-		d.yamlError(err)
+		d.yamlError(data, err)
 	}
 	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		d.errorf(&yaml.Node{Line: max(doc.Line, 1), Column: max(doc.Column, 1)}, "a technique file needs technique, tactic and scenarios; see docs/scenario-format.md", "file is empty")
@@ -83,13 +82,12 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	return root
 }
 
-func (d *decoder) yamlError(err error) {
+func (d *decoder) yamlError(data []byte, err error) {
 	// yaml.v3 reports a line but no column for syntax errors.
-	p := Problem{File: d.path, Msg: "YAML syntax: " + strings.TrimPrefix(err.Error(), "yaml: "), Hint: "fix the YAML"}
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
+	line, msg := yamlsyntax.Locate(data, err)
+	p := Problem{File: d.path, Line: line, Msg: "YAML syntax: " + msg, Hint: "fix the YAML"}
+	if line > 0 {
 		p.Column = 1
-		p.Msg = "YAML syntax: " + m[2]
 	}
 	d.problems = append(d.problems, p)
 }
