@@ -194,6 +194,47 @@ attack-replay validate: 1 problem (scenarios were checked against the rules that
 	}
 }
 
+// TestValidateReportsTheCauseNotTheCascade breaks the shipped rules the
+// way a user does (a YAML error, a mistyped path): one problem each, not
+// one per scenario naming a rule of the unread file.
+func TestValidateReportsTheCauseNotTheCascade(t *testing.T) {
+	for _, p := range []string{"../../rules", "../../scenarios"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("no %s beside this package: %v", p, err)
+		}
+	}
+	rulesDir := t.TempDir()
+	entries, err := os.ReadDir("../../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("../../rules", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "impact.yaml" {
+			b = bytes.Replace(b, []byte("  priority: CRITICAL"), []byte("  priority: [CRITICAL"), 1)
+		}
+		if err := os.WriteFile(filepath.Join(rulesDir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, stderr := runCLI(t, rulesDir, "validate", "--rules", rulesDir, "--scenarios", "../../scenarios")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != exitProblems || len(lines) != 2 || !strings.Contains(lines[0], "impact.yaml:") || !strings.Contains(lines[0], "YAML syntax") ||
+		lines[1] != "attack-replay validate: 1 problem (scenarios were checked against the rules that did load)" {
+		t.Errorf("YAML error: exit %d, want the YAML error alone:\n%s", code, stderr)
+	}
+
+	code, _, stderr = runCLI(t, "", "validate", "--rules", "rulez/", "--scenarios", "../../scenarios")
+	want := "rulez/: read rules: no such file or directory (pass an existing rules file or directory)\n" +
+		"attack-replay validate: 1 problem (scenarios were checked against the rules that did load)\n"
+	if code != exitProblems || stderr != want {
+		t.Errorf("missing path: exit %d stderr:\n%s\nwant:\n%s", code, stderr, want)
+	}
+}
+
 func TestValidateWarningsDoNotFail(t *testing.T) {
 	dir := copyTree(t, map[string][2]string{
 		"rules/impact.yaml": {"tags: [mitre_impact, T1490]", "tags: [mitre_impact, T1490, T1562.001]"},

@@ -153,6 +153,26 @@ func TestLoadYAMLErrorLine(t *testing.T) {
 	}
 }
 
+// TestLoadUnparsedFileIsOneProblem: a later file appending to what a file
+// that did not parse defines is not reported as well; appending to what no
+// file defines still is.
+func TestLoadUnparsedFileIsOneProblem(t *testing.T) {
+	dir := write(t, map[string]string{
+		"a.yaml": "- macro: shells\n  condition: proc.name in (bash, sh)\n- rule: Shell\n  desc: [unclosed\n",
+		"b.yaml": "- macro: shells\n  condition: or proc.name = zsh\n  override: {condition: append}\n" +
+			"- rule: Shell\n  condition: and shells\n  override: {condition: append}\n" +
+			"- rule: Other\n  condition: and shells\n  override: {condition: append}\n",
+	})
+	_, err := LoadPaths(dir)
+	want := []string{
+		"a.yaml:4:1: YAML syntax: did not find expected ',' or ']' (fix the YAML; Falco would refuse the whole file)",
+		`b.yaml:7:3: rule "Other": overrides a rule that is not defined before it (define the rule first, or load its file earlier)`,
+	}
+	if got := problems(t, err, dir); !reflect.DeepEqual(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestLoadFalcoValidateSamples(t *testing.T) {
 	// What `falco -V` said about each file (fixtures/falco/validate/*.out):
 	// Invalid for missing_field, yaml_err and bad_syntax; the others load
@@ -451,10 +471,21 @@ func TestLoadProblems(t *testing.T) {
 	})
 	x, err := LoadPaths(dir, filepath.Join(dir, "missing.yaml"))
 	got := problems(t, err, dir)
-	for name, want := range map[string]bool{"Bad priority": true, "Missing two": true, "Bad types": true, "Good": false, "Nope": false, "Typo": false} {
+	// missing.yaml could define any rule: none is reported missing.
+	for name, want := range map[string]bool{"Bad priority": true, "Missing two": true, "Bad types": true, "Good": false, "Nope": true, "Typo": true} {
 		if x.Failed(name) != want {
 			t.Errorf("Failed(%q) = %v, want %v", name, !want, want)
 		}
+	}
+	// Without it, only what c.yaml (which does not parse) names may exist.
+	x, _ = LoadPaths(dir)
+	for name, want := range map[string]bool{"X": true, "Nope": false, "Typo": false, "Good": false} {
+		if x.Failed(name) != want {
+			t.Errorf("without missing.yaml: Failed(%q) = %v, want %v", name, !want, want)
+		}
+	}
+	if got, want := x.Unread(), []string{filepath.Join(dir, "c.yaml")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Unread() = %q, want %q", got, want)
 	}
 	want := []string{
 		`a.yaml:11:13: rule "Bad priority": unknown priority "HIGH" (use one of EMERGENCY, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFORMATIONAL, DEBUG)`,
