@@ -240,7 +240,7 @@ func TestValidateWarningsDoNotFail(t *testing.T) {
 		"rules/impact.yaml": {"tags: [mitre_impact, T1490]", "tags: [mitre_impact, T1490, T1562.001]"},
 	})
 	code, stdout, stderr := runCLI(t, dir, append([]string{"validate"}, paths(dir)...)...)
-	wantErr := `rules/impact.yaml:9:31: warning: rule "Disable recovery features": tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12` + "\n"
+	wantErr := `rules/impact.yaml:9:31: warning: rule "Disable recovery features": tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685 "Disable or Modify Tools" (use T1685 and mitre_defense_impairment)` + "\n"
 	if code != exitOK || stderr != wantErr || !strings.HasSuffix(stdout, "; 1 warning\n") {
 		t.Errorf("exit %d\nstdout %q\nstderr %q\nwant   %q", code, stdout, stderr, wantErr)
 	}

@@ -538,9 +538,9 @@ func TestLoadOutOfDateTagsAreWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`r.yaml:7:21: warning: rule "Old tags": tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12`,
+		`r.yaml:7:21: warning: rule "Old tags": tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685 "Disable or Modify Tools" (use T1685 and mitre_defense_impairment)`,
 		`r.yaml:7:32: warning: rule "Old tags": tag "mitre_defense_evasion" names tactic "defense-evasion", which ATT&CK as of 2026-05-12 split into stealth, defense-impairment (use mitre_stealth or mitre_defense_impairment)`,
-		`r.yaml:9:10: warning: rule "Old tags": tag "T1070.002": technique T1070.002 is not in ATT&CK as of 2026-05-12; close ids: T1070 "Indicator Removal on Host", T1070.003 "Indicator Removal on Host: Clear Command History", T1070.004 "Indicator Removal on Host: File Deletion", T1070.005 "Indicator Removal on Host: Network Share Connection Removal", T1070.006 "Indicator Removal on Host: Timestomp", T1070.007 "Clear Network Connection History and Configurations"`,
+		`r.yaml:9:10: warning: rule "Old tags": tag "T1070.002": technique T1070.002 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685.006 "Disable or Modify Tools: Clear Linux or Mac System Logs" (use T1685.006 and mitre_defense_impairment)`,
 	}
 	if got := warnings(x, dir); !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
