@@ -41,10 +41,11 @@ test: victim-image
 	$(GO) test -count=1 -timeout 45m ./...
 
 ## test-rules: replay every scenario against a real Falco running the candidate rules
+## (the configuration is checked first, within a second, then the images)
 test-rules:
+	@$(GO) build -o build/attack-replay ./cmd/attack-replay && build/attack-replay check-config >/dev/null
 	@scripts/require-falco-image.sh "$(FALCO_IMAGE)"
 	@$(MAKE) --no-print-directory victim-image
-	@mkdir -p "$(REPORT_DIR)"
 	$(GO) tool ginkgo --tags rules --timeout 2h --poll-progress-after 120s \
 	  --junit-report junit.xml --output-dir "$(REPORT_DIR)" \
 	  $(if $(LABEL_FILTER),--label-filter '$(LABEL_FILTER)') $(GINKGO_FLAGS) ./suites/techniques

@@ -8,6 +8,7 @@
 //	                       [--fail-under PCT] [--require-all-rules] [--format text|markdown]
 //	attack-replay catalog  [--rules DIR_OR_FILE ...] [--scenarios DIR] [--write FILE | --check FILE]
 //	attack-replay diff     [--markdown FILE|-] [--latency-threshold PCT] [--latency-min DUR] BASE.json HEAD.json
+//	attack-replay check-config
 //	attack-replay help     [command]
 //
 // Exit status, the same for every command: 0 when all is well; 1 when the files have problems

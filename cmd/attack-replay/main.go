@@ -32,6 +32,7 @@ var commands = []command{
 	{name: "coverage", summary: "measure how many candidate rules the scenarios expect; gate on it with --fail-under", run: runCoverage},
 	{name: "catalog", summary: "print, write or check the README's table of shipped techniques", run: runCatalog},
 	{name: "diff", summary: "compare two report.json files; exit 1 when head regressed", run: runDiff},
+	{name: "check-config", summary: "check the configuration of make test-rules (its environment variables, REPORT_DIR)", run: runCheckConfig},
 }
 
 func main() {

@@ -104,15 +104,20 @@ func TestUsage(t *testing.T) {
 
 func TestUsageListsEveryCommandAndHelpPrintsItsFlags(t *testing.T) {
 	_, usageText, _ := runCLI(t, "", "help")
+	width := 0
 	for _, c := range commands {
-		line := "\n  " + c.name + strings.Repeat(" ", len("validate")-len(c.name)) + "  " + c.summary + "\n"
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands {
+		line := "\n  " + c.name + strings.Repeat(" ", width-len(c.name)) + "  " + c.summary + "\n"
 		if !strings.Contains(usageText, line) {
 			t.Errorf("usage lacks %q:\n%s", line, usageText)
 		}
 		for _, args := range [][]string{{"help", c.name}, {c.name, "-h"}} {
 			code, stdout, stderr := runCLI(t, "", args...)
 			out := stdout + stderr
-			if code != exitOK || !strings.HasPrefix(out, "Usage: attack-replay "+c.name+" [flags]") || !strings.Contains(out, "\nFlags:\n  -") {
+			// check-config reads only the environment: no flags to list.
+			if code != exitOK || !strings.HasPrefix(out, "Usage: attack-replay "+c.name+" [flags]") || strings.Contains(out, "\nFlags:\n  -") == (c.name == "check-config") {
 				t.Errorf("%q: exit %d\nstdout %q\nstderr %q", args, code, stdout, stderr)
 			}
 			// help asked for is on stdout; -h, like every flag error, on stderr.
@@ -320,5 +325,27 @@ func TestShippedFilesValidate(t *testing.T) {
 	}
 	if !strings.HasPrefix(stdout, "ok: ") {
 		t.Errorf("stdout %q", stdout)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reports")
+	getenv := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	var stdout, stderr bytes.Buffer
+	if code := checkConfig(nil, getenv(map[string]string{"REPORT_DIR": dir, "WORKERS": "3"}), &stdout, &stderr); code != exitOK ||
+		stdout.String() != "configuration ok: 3 worker(s), 1 attempt(s) per scenario, reports in "+dir+"\n" {
+		t.Errorf("good configuration: exit %d stdout %q stderr %q", code, &stdout, &stderr)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("REPORT_DIR was not created: %v", err)
+	}
+	stdout.Reset()
+	code := checkConfig(nil, getenv(map[string]string{"REPORT_DIR": "/proc/x", "TACTICS": "defense-evasion"}), &stdout, &stderr)
+	want := `attack-replay: TACTICS="defense-evasion": want ATT&CK tactics such as impact,persistence: tactic "defense-evasion" is not in ATT&CK as of 2026-05-12: it was split into stealth and defense-impairment
+attack-replay: REPORT_DIR="/proc/x": cannot write reports there (no such file or directory); set REPORT_DIR to a directory you can write
+attack-replay check-config: 2 bad variables; nothing was started
+`
+	if code != exitUsage || stderr.String() != want || stdout.Len() != 0 {
+		t.Errorf("bad configuration: exit %d stderr:\n%s\nwant:\n%s", code, &stderr, want)
 	}
 }

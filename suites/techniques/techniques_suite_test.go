@@ -39,10 +39,17 @@ func TestTechniques(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(root)
-	if cfg, err = session.FromEnv(os.Getenv); err != nil {
+	suiteConfig, _ := GinkgoConfiguration()
+	// A run checks the configuration, REPORT_DIR writable included, before
+	// any image or scenario (make test-rules did too; this is for users who
+	// run Ginkgo directly). A dry run writes no reports.
+	check := session.Check
+	if suiteConfig.DryRun {
+		check = session.FromEnv
+	}
+	if cfg, err = check(os.Getenv); err != nil {
 		t.Fatal(err)
 	}
-	suiteConfig, _ := GinkgoConfiguration()
 	// A dry run lists the specs without any image: it loads without the
 	// Falco image's rules (FALCO_IMAGE_RULES), warning of what only they
 	// could check. A run checks the images first, within seconds, then
