@@ -36,8 +36,11 @@ LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQU
 
 all: lint test
 
-## test: every test that needs no Falco image (real Docker, real victims, real wires)
-test: victim-image
+## test: every test that needs no Falco image (real Docker, real victims, real wires);
+## scripts/check-requirements.sh first names what the machine lacks (README: Requirements)
+test:
+	@scripts/check-requirements.sh
+	@$(MAKE) --no-print-directory victim-image
 	$(GO) test -count=1 -timeout 45m ./...
 
 ## test-rules: replay every scenario against a real Falco running the candidate rules

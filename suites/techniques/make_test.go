@@ -4,6 +4,7 @@ package techniques
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -65,5 +66,59 @@ func TestTestRulesMissingImageMessage(t *testing.T) {
 	}
 	if strings.Contains(out, "FALCO_IMAGE="+image) {
 		t.Errorf("output suggests the image that just failed:\n%s", out)
+	}
+}
+
+// TestCheckRequirementsNamesWhatIsMissing runs scripts/check-requirements.sh
+// (what `make test` runs first) with a PATH that lacks chromium and
+// debootstrap, then with a Docker CLI whose engine does not answer: each
+// missing thing is named with the command that installs it.
+func TestCheckRequirementsNamesWhatIsMissing(t *testing.T) {
+	bin := t.TempDir()
+	for _, tool := range []string{"bash", "docker", "timeout", "id", "env"} {
+		path, err := exec.LookPath(tool)
+		if err != nil {
+			t.Skipf("no %s here: %v", tool, err)
+		}
+		if err := os.Symlink(path, filepath.Join(bin, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "check-requirements.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(env ...string) (string, error) {
+		cmd := exec.Command(filepath.Join(bin, "bash"), script)
+		cmd.Env = append([]string{"PATH=" + bin, "HOME=" + t.TempDir()}, env...)
+		if host := os.Getenv("DOCKER_HOST"); host != "" {
+			cmd.Env = append(cmd.Env, "DOCKER_HOST="+host)
+		}
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	if err := exec.Command("docker", "info").Run(); err == nil {
+		out, err := run("VICTIM_IMAGE=attack-replay/no-such-victim:requirements", "VICTIM_BUILD=offline")
+		for _, want := range []string{"chromium (report.html is checked in a real headless browser): apt-get install chromium",
+			"debootstrap (the victim image attack-replay/no-such-victim:requirements is absent", "apt-get install debootstrap"} {
+			if err == nil || !strings.Contains(out, want) {
+				t.Errorf("err %v, output lacks %q:\n%s", err, want, out)
+			}
+		}
+	} else {
+		t.Logf("no Docker engine here (%v): only the engine check is tested", err)
+	}
+
+	// A Docker CLI whose engine does not answer.
+	if err := os.Remove(filepath.Join(bin, "docker")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "docker"), []byte("#!"+filepath.Join(bin, "bash")+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run()
+	if err == nil || !strings.Contains(out, "a running Docker engine") || !strings.Contains(out, "systemctl start docker") {
+		t.Errorf("engine down: err %v, output:\n%s", err, out)
 	}
 }
