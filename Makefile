@@ -50,7 +50,6 @@ test-rules:
 	@scripts/require-falco-image.sh "$(FALCO_IMAGE)"
 	@$(MAKE) --no-print-directory victim-image
 	$(GO) tool ginkgo --tags rules --timeout 2h --poll-progress-after 120s \
-	  --junit-report junit.xml --output-dir "$(REPORT_DIR)" \
 	  $(if $(LABEL_FILTER),--label-filter '$(LABEL_FILTER)') $(GINKGO_FLAGS) ./suites/techniques
 
 ## test-published: the seed's published (buggy) T1490 rule with the scenarios that document its bug
