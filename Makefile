@@ -1,7 +1,7 @@
 # attack-replay: replay MITRE ATT&CK scenarios against a real Falco and assert its alerts.
 #
 #   make test-rules   the main job: every scenario against a real Falco (needs FALCO_IMAGE)
-#   make test         every test that needs no Falco (builds the victim image if missing)
+#   make test         every test that needs no Falco (builds the victim images if missing)
 
 SHELL := /bin/bash
 GO    ?= go
@@ -10,6 +10,7 @@ GO    ?= go
 FALCO_IMAGE     ?= falcosecurity/falco:0.43.1
 FALCO_TRANSPORT ?= auto
 VICTIM_IMAGE    ?= attack-replay/victim:bookworm
+VICTIM_TOOLS_IMAGE ?= attack-replay/victim:tools
 RULES           ?= rules/
 SCENARIOS       ?= scenarios/
 TECHNIQUES      ?=
@@ -22,7 +23,7 @@ GINKGO_FLAGS    ?=
 # The reaper image cannot be pulled everywhere; the harness labels and removes
 # everything it starts itself.
 export TESTCONTAINERS_RYUK_DISABLED := true
-export FALCO_IMAGE FALCO_TRANSPORT VICTIM_IMAGE RULES SCENARIOS TECHNIQUES TACTICS WORKERS REPEAT REPORT_DIR
+export FALCO_IMAGE FALCO_TRANSPORT VICTIM_IMAGE VICTIM_TOOLS_IMAGE RULES SCENARIOS TECHNIQUES TACTICS WORKERS REPEAT REPORT_DIR
 
 # TECHNIQUES=T1490,T1003.008 and TACTICS=impact become one Ginkgo label filter.
 comma := ,
@@ -32,12 +33,12 @@ label_or = $(subst $(space), || ,$(strip $(foreach x,$(subst $(comma), ,$(2)),$(
 LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQUES))))\
   $(if $(and $(TECHNIQUES),$(TACTICS)), && )$(if $(TACTICS),($(call label_or,tactic,$(TACTICS)))))
 
-.PHONY: all test test-rules test-published validate lint bench fuzz victim-image catalog check-catalog clean clean-containers
+.PHONY: all test test-rules test-published validate lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
 
 all: lint test
 
 ## test: every test that needs no Falco image (real Docker, real victims, real wires)
-test: victim-image
+test: victim-images
 	$(GO) test -count=1 -timeout 45m ./...
 
 ## test-rules: replay every scenario against a real Falco running the candidate rules
@@ -61,6 +62,10 @@ validate:
 ## victim-image: build the victim image (offline when no registry is reachable); no-op when present
 victim-image:
 	@scripts/victim-image.sh "$(VICTIM_IMAGE)"
+
+## victim-images: build both victim images, the default one and the tools one (victim: {image: tools})
+victim-images: victim-image
+	@scripts/victim-image.sh "$(VICTIM_TOOLS_IMAGE)"
 
 ## lint: gofmt, go vet (with the suite's build tag), actionlint, generated-docs staleness
 lint: check-catalog
