@@ -302,7 +302,7 @@ func (r runFacts) privileges(cause DriverCause) string {
 		s = "Falco ran with " + p.String()
 	}
 	if p.Refused != "" {
-		s += "; the engine refused --privileged: " + runtimeReason(p.Refused)
+		s += "; the engine refused --privileged: " + RuntimeReason(p.Refused)
 	}
 	hadResource := p.Privileged || slices.Contains(p.CapAdd, "SYS_RESOURCE")
 	if cause == DriverMemlock && hadResource {
@@ -311,9 +311,9 @@ func (r runFacts) privileges(cause DriverCause) string {
 	return s
 }
 
-// runtimeReason keeps the runtime's own words of a refused start ("unable to apply caps:
-// operation not permitted: unknown") from the engine's chain of wrappers around them.
-func runtimeReason(refusal string) string {
+// RuntimeReason keeps the runtime's own words of a refused container start ("unable to
+// apply caps: operation not permitted: unknown") from the engine's chain of wrappers.
+func RuntimeReason(refusal string) string {
 	for _, marker := range []string{"error during container init: ", "unable to start container process: ", "Error response from daemon: "} {
 		if i := strings.LastIndex(refusal, marker); i >= 0 {
 			return refusal[i+len(marker):]
