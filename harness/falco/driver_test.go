@@ -216,7 +216,7 @@ func TestDriverFacts(t *testing.T) {
 
 func TestRuntimeReason(t *testing.T) {
 	for in, want := range map[string]string{
-		"Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: unable to apply caps: operation not permitted: unknown": "unable to apply caps: operation not permitted: unknown",
+		"Error response from daemon: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: unable to apply caps: operation not permitted: unknown":                      "unable to apply caps: operation not permitted: unknown",
 		"OCI runtime create failed: runc create failed: unable to start container process: error during container init: error setting rlimits for ready process: error setting rlimit type 8: operation not permitted: unknown": "error setting rlimits for ready process: error setting rlimit type 8: operation not permitted: unknown",
 		"Error response from daemon: privileged mode is disabled": "privileged mode is disabled",
 		"something else": "something else",
