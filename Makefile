@@ -62,6 +62,11 @@ validate:
 victim-image:
 	@scripts/victim-image.sh "$(VICTIM_IMAGE)"
 
+## doctor: tell whether Falco will start on this host and what to do where not (DOCTOR_FLAGS=--json)
+.PHONY: doctor
+doctor:
+	$(GO) run ./cmd/attack-replay doctor $(DOCTOR_FLAGS)
+
 ## lint: gofmt, go vet (with the suite's build tag), actionlint, generated-docs staleness
 lint: check-catalog
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
