@@ -177,10 +177,9 @@ func skip(id, why string) Check {
 	return Check{ID: id, Status: StatusSkip, Detail: "not checked: " + why}
 }
 func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
-func dockerDown() string       { return "the Docker engine is unreachable" }
-func imageFix(variable, howToGet string) string {
-	return "set " + variable + " to an image present here (`docker images`), or " + howToGet
-}
+
+// dockerDown is why the engine's checks are skipped without an engine.
+const dockerDown = "the Docker engine is unreachable"
 
 func (d *run) config() Check {
 	images := fmt.Sprintf("FALCO_IMAGE=%s, VICTIM_IMAGE=%s", d.cfg.FalcoImage, d.cfg.VictimImage)
@@ -208,7 +207,7 @@ func (d *run) docker() Check {
 
 func (d *run) victimImage() Check {
 	if d.infoErr != nil {
-		return skip(CheckVictimImage, dockerDown())
+		return skip(CheckVictimImage, dockerDown)
 	}
 	ctx, cancel := d.probe(imageTimeout)
 	defer cancel()
@@ -227,7 +226,7 @@ func (d *run) victimImage() Check {
 func (d *run) privileged() Check {
 	switch {
 	case d.infoErr != nil:
-		return skip(CheckPrivileged, dockerDown())
+		return skip(CheckPrivileged, dockerDown)
 	case !d.victimOK:
 		return skip(CheckPrivileged, "the probe containers run `true` from the victim image, which is missing")
 	}
@@ -243,6 +242,9 @@ func (d *run) privileged() Check {
 		return ok(CheckPrivileged, "accepted: Falco and the victims run privileged")
 	}
 	detail := "refused (" + falco.RuntimeReason(g.PrivilegedRefusal) + "); the widest container the engine starts lacks " + strings.Join(g.Refused, ", ")
+	if len(g.Refused) == 0 {
+		detail = "refused (" + falco.RuntimeReason(g.PrivilegedRefusal) + "), though containers start with every capability"
+	}
 	if slices.Contains(g.Refused, "BPF") || slices.Contains(g.Refused, "PERFMON") {
 		detail += " (SYS_ADMIN covers BPF and PERFMON where the engine does not know those names)"
 	}
@@ -264,9 +266,14 @@ func (d *run) kernels() (engine, local string, same bool) {
 	return engine, local, engine == "" || engine == local
 }
 
-// elsewhere is why host checks are skipped with a remote engine.
-func elsewhere(engine, local string) string {
-	return fmt.Sprintf("the engine runs on kernel %s, this machine on %s: the engine is elsewhere (a VM or another host); run the doctor there", engine, local)
+// remote skips a check of this machine where the engine runs on another kernel: its answer
+// would describe the wrong machine.
+func (d *run) remote(id string) (Check, bool) {
+	engine, local, same := d.kernels()
+	if same {
+		return Check{}, false
+	}
+	return skip(id, fmt.Sprintf("the engine runs on kernel %s, this machine on %s: the engine is elsewhere (a VM or another host); run the doctor there", engine, local)), true
 }
 
 func (d *run) kernel() Check {
@@ -295,9 +302,8 @@ func (d *run) kernel() Check {
 }
 
 func (d *run) btf() Check {
-	engine, local, same := d.kernels()
-	if !same {
-		return skip(CheckBTF, elsewhere(engine, local))
+	if c, remote := d.remote(CheckBTF); remote {
+		return c
 	}
 	present, err := d.machine.Exists(host.BTFPath)
 	switch {
@@ -310,9 +316,8 @@ func (d *run) btf() Check {
 }
 
 func (d *run) memlock() Check {
-	engine, local, same := d.kernels()
-	if !same {
-		return skip(CheckMemlock, elsewhere(engine, local))
+	if c, remote := d.remote(CheckMemlock); remote {
+		return c
 	}
 	l, err := d.machine.Memlock()
 	if err != nil {
@@ -337,7 +342,7 @@ func (d *run) memlock() Check {
 
 func (d *run) falcoImage() Check {
 	if d.infoErr != nil {
-		return skip(CheckFalcoImage, dockerDown())
+		return skip(CheckFalcoImage, dockerDown)
 	}
 	ctx, cancel := d.probe(falcoImageTimeout)
 	defer cancel()
@@ -372,9 +377,8 @@ func (d *run) cgroup() Check {
 	case "1":
 		return ok(CheckCgroup, "v1 (legacy hierarchy), as the engine reports: Falco and the harness work with it, though systemd and Docker deprecate it")
 	}
-	engine, local, same := d.kernels()
-	if !same {
-		return skip(CheckCgroup, elsewhere(engine, local))
+	if c, remote := d.remote(CheckCgroup); remote {
+		return c
 	}
 	c, err := d.machine.Cgroup()
 	if err != nil {
@@ -384,9 +388,8 @@ func (d *run) cgroup() Check {
 }
 
 func (d *run) disk() Check {
-	engine, local, same := d.kernels()
-	if !same {
-		return skip(CheckDisk, elsewhere(engine, local))
+	if c, remote := d.remote(CheckDisk); remote {
+		return c
 	}
 	dir := cmp.Or(d.info.RootDir, ".")
 	free, err := d.machine.FreeBytes(dir)

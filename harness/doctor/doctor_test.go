@@ -189,6 +189,9 @@ func TestStates(t *testing.T) {
 		{"SYS_ADMIN refused", func(_ *fakeMachine, e *fakeEngine, _ *Config) {
 			e.grant = victim.Grant{PrivilegedRefusal: "refused", Accepted: []string{"SYS_PTRACE", "SYS_RESOURCE"}, Refused: []string{"SYS_ADMIN"}}
 		}, CheckPrivileged, StatusFail, "Falco's probe cannot run without SYS_ADMIN", "SYS_ADMIN and SYS_PTRACE", nil},
+		{"privileged refused, every capability granted", func(_ *fakeMachine, e *fakeEngine, _ *Config) {
+			e.grant = victim.Grant{PrivilegedRefusal: "Error response from daemon: privileged mode is disabled", Accepted: []string{"SYS_ADMIN", "SYS_PTRACE", "SYS_RESOURCE"}}
+		}, CheckPrivileged, StatusWarn, "refused (privileged mode is disabled), though containers start with every capability", "--privileged", nil},
 		{"docker unreachable", func(m *fakeMachine, e *fakeEngine, _ *Config) {
 			e.info, e.infoErr = EngineInfo{}, errors.New("ping docker at unix:///var/run/docker.sock: connection refused")
 		}, CheckDocker, StatusFail, "no engine answered: ping docker at unix:///var/run/docker.sock: connection refused", "DOCKER_HOST",
