@@ -62,11 +62,6 @@ validate:
 victim-image:
 	@scripts/victim-image.sh "$(VICTIM_IMAGE)"
 
-## doctor: tell whether Falco will start on this host and what to do where not (DOCTOR_FLAGS=--json)
-.PHONY: doctor
-doctor:
-	$(GO) run ./cmd/attack-replay doctor $(DOCTOR_FLAGS)
-
 ## lint: gofmt, go vet (with the suite's build tag), actionlint, generated-docs staleness
 lint: check-catalog
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
@@ -90,6 +85,11 @@ bench: victim-image
 FUZZTIME ?= 2m
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./harness/scenario
+
+## doctor: tell whether Falco will start on this host and what to do where not (DOCTOR_FLAGS=--json)
+.PHONY: doctor
+doctor:
+	$(GO) run ./cmd/attack-replay doctor $(DOCTOR_FLAGS)
 
 ## clean-containers: remove every container labelled attack-replay (left by a killed run)
 clean-containers:
