@@ -91,6 +91,11 @@ FUZZTIME ?= 2m
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./harness/scenario
 
+## doctor: tell whether Falco will start on this host and what to do where not (DOCTOR_FLAGS=--json)
+.PHONY: doctor
+doctor:
+	$(GO) run ./cmd/attack-replay doctor $(DOCTOR_FLAGS)
+
 ## clean-containers: remove every container labelled attack-replay (left by a killed run)
 clean-containers:
 	@ids=$$(docker ps -aq --filter label=attack-replay); \
