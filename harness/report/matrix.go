@@ -263,14 +263,15 @@ func (m *Matrix) Headline() string {
 }
 
 // headings are the short column names of the entries: Falco version and
-// transport, else the label; numbered where two would read the same.
+// transport, else the label without its repository path; numbered where two
+// would read the same.
 func (m *Matrix) headings() []string {
 	out := make([]string, len(m.Entries))
 	count := map[string]int{}
 	for i, e := range m.Entries {
-		h := e.Label
-		if e.Falco.Version != "" {
-			h = strings.TrimSpace(e.Falco.Version + " " + e.Falco.Transport)
+		h := e.Label[strings.LastIndex(e.Label, "/")+1:]
+		if e.Falco.Version != "" && e.Falco.Transport != "" {
+			h = e.Falco.Version + " " + e.Falco.Transport
 		}
 		out[i] = h
 		count[h]++

@@ -87,7 +87,7 @@ func TestMatrixHTMLInHeadlessChromium(t *testing.T) {
 			heads = append(heads, text(th)+" ["+attr(th, "title")+"]")
 		}
 		wantHeads := []string{"0.40.0 http [falcosecurity/falco:0.40.0@http]", "0.44.1 http [registry.example/falco:latest@http]",
-			"0.44.1 [falcosecurity/falco:0.44.1@grpc]", "d [d]"}
+			"falco:0.44.1@grpc [falcosecurity/falco:0.44.1@grpc]", "d [d]"}
 		if !slices.Equal(heads, wantHeads) {
 			t.Errorf("column heads %q, want %q", heads, wantHeads)
 		}

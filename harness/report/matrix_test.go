@@ -94,7 +94,7 @@ func TestMatrixFlagsTheRowsWhereEntriesDisagree(t *testing.T) {
 		{"falcosecurity/falco:0.40.0@http", "0.40.0 http", true, 7, 50 * ms, 122 * ms, nil},
 		// The version is the report's, not the tag's; 50 ms, 312 ms (keys).
 		{"registry.example/falco:latest@http", "0.44.1 http", true, 7, 50 * ms, 312 * ms, nil},
-		{"falcosecurity/falco:0.44.1@grpc", "0.44.1", false, 0, 0, 0, []string{noGRPC}},
+		{"falcosecurity/falco:0.44.1@grpc", "falco:0.44.1@grpc", false, 0, 0, 0, []string{noGRPC}},
 		{"d", "d", false, 0, 0, 0, []string{"the run wrote no report.json (see reports/matrix/d/run.log)"}},
 	}
 	heads := m.headings()
@@ -187,7 +187,7 @@ func TestMatrixMarkdown(t *testing.T) {
 		"**8 scenarios on 4 Falco entries: 3 differ; 2 did not run.**",
 		"| `registry.example/falco:latest@http` | 0.44.1 | http | modern\\_ebpf | 7 | 1 | 4 | 1 | 1 | 1 | 12 (untrustworthy) | 50 ms | 312 ms | ok |",
 		"| `falcosecurity/falco:0.44.1@grpc` | 0.44.1 | - | - | 0 | 0 | 0 | 0 | 0 | 0 | - | - | - | did not run: " + MarkdownText(noGRPC) + " |",
-		"| Technique | Scenario | 0.40.0 http | 0.44.1 http | 0.44.1 | d |",
+		"| Technique | Scenario | 0.40.0 http | 0.44.1 http | falco:0.44.1@grpc | d |",
 		"| T1490 impact | `root-systemctl-rescue` | pass | **fail** expected \"Disable recovery features\": no alert matched | — | — |",
 		"| T1552.001 credential-access | `find-private-keys` | *absent* | pass | — | — |",
 		"| T1490 impact | `benign-rm-build-cache` (benign) | **fail** forbidden \"Disable recovery features\" fired (1 alert) | **fail** forbidden \"Disable recovery features\" fired (1 alert) | — | — |",
