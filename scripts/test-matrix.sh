@@ -35,7 +35,8 @@ esac
 # Parse and check the whole list first: every problem at once, naming FALCO_IMAGES.
 images=() transports=() labels=() dirs=() problems=()
 n=0
-read -ra words <<<"${FALCO_IMAGES:-}"
+list=${FALCO_IMAGES:-}
+read -ra words <<<"${list//$'\n'/ }"
 for word in "${words[@]}"; do
   if [[ $word == *,,* ]]; then
     problems+=("\"$word\": an empty entry between two commas")

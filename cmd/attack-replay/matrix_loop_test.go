@@ -62,7 +62,7 @@ func TestMatrixLoopRefusesABadListBeforeRunningAnything(t *testing.T) {
 		{"a:1 b:2,,c:3", `"b:2,,c:3": an empty entry between two commas`},
 		{"a:1@http @grpc", `entry 2 "@grpc": no image before @grpc`},
 		{"a:1@", `entry 1 "a:1@": nothing after @`},
-		{"a:1, b:2 a:1@auto", `entry 3 "a:1@auto": repeats entry 1 ("a:1")`},
+		{"a:1, b:2\n a:1@auto", `entry 3 "a:1@auto": repeats entry 1 ("a:1")`},
 		{"a/b:1 a_b:1", `entry 2 "a_b:1": would share the report directory a_b_1 with entry 1 ("a/b:1")`},
 		{"a:1@grpc@http", `entry 1 "a:1@grpc@http": "a:1@grpc" is not an image`},
 	} {

@@ -4,7 +4,7 @@
 // ATT&CK Navigator layer colouring each technique by its result.
 //
 // It also compares two reports (Diff, the rule-PR gate: newly failing scenarios, new false
-// positives, new errors, latency regressions, changed rules) and measures how well the scenarios
+// positives, new errors, latency regressions, changed rules), measures how well the scenarios
 // cover the candidate rules and the techniques they claim (Coverage, with fail-under and
 // require-all-rules gates), and sets the reports of runs on several Falco versions side by side
 // (BuildMatrix: one row per scenario, one cell per run, the rows where the runs disagree
