@@ -100,22 +100,24 @@ func TestMatrixLoopNamesEveryMissingImageBeforeRunningAnything(t *testing.T) {
 	}
 }
 
-// TestMatrixLoopOverStandins runs the suite three times: stand-ins of Falco
-// 0.43.1 (auto: gRPC) and 0.44.1 (http), and 0.44.1 asked for gRPC, which
-// it no longer has. The stand-in never answers a barrier, so every
-// scenario of the first two is an error verdict (the runs fail, as a run of
-// errors does); the third never starts. The matrix shows all three.
+// TestMatrixLoopOverStandins runs the suite four times: stand-ins of Falco
+// 0.43.1 (auto: gRPC) and 0.44.1 (http), 0.44.1 asked for gRPC, which it no
+// longer has, and a 0.43.1 that rejects the rules. The stand-in never
+// answers a barrier, so every scenario of the first two is an error verdict
+// (the runs fail, as a run of errors does); the last two never start. The
+// matrix shows all four.
 func TestMatrixLoopOverStandins(t *testing.T) {
 	if testing.Short() {
-		t.Skip("skipped in -short mode: runs the suite three times (about a minute)")
+		t.Skip("skipped in -short mode: runs the suite four times (about a minute)")
 	}
 	v43, v44 := standin(t, "0.43.1"), standin(t, "0.44.1")
+	rejects := standin(t, "0.43.1", falcotest.WithReplay("start-fails-invalid-rules-0.43.1.stderr"))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if ok, err := victim.ImagePresent(ctx, victim.DefaultImage); err != nil || !ok {
 		t.Skipf("victim image %q is not built (%v): run `make victim-image`", victim.DefaultImage, err)
 	}
-	labels := []string{v43, v44 + "@http", v44 + "@grpc"}
+	labels := []string{v43, v44 + "@http", v44 + "@grpc", rejects}
 	code, out, reports := runMatrixLoop(t, 15*time.Minute, matrixScript, "FALCO_IMAGES="+strings.Join(labels, " "))
 	t.Log(tail(out, 3000))
 	if code != 1 {
@@ -129,7 +131,7 @@ func TestMatrixLoopOverStandins(t *testing.T) {
 	for i, d := range dirs {
 		files := []string{report.JSONFile, report.MarkdownFile, report.HTMLFile, report.NavigatorFile, report.RunLogFile}
 		if i < 2 {
-			files = append(files, "junit.xml")
+			files = append(files, "junit.xml") // of the runs that started
 		}
 		for _, f := range files {
 			if fi, err := os.Stat(filepath.Join(d, f)); err != nil || fi.Size() == 0 {
@@ -142,8 +144,8 @@ func TestMatrixLoopOverStandins(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	for _, want := range []string{"matrix entry 3 of 3: " + v44 + "@grpc (transport grpc)",
-		"3 scenarios on 3 Falco entries: 0 differ; 1 did not run.", "3 of 3 entries' runs failed:"} {
+	for _, want := range []string{"matrix entry 3 of 4: " + v44 + "@grpc (transport grpc)",
+		"3 scenarios on 4 Falco entries: 0 differ; 2 did not run.", "4 of 4 entries' runs failed:"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -166,17 +168,22 @@ func TestMatrixLoopOverStandins(t *testing.T) {
 	for _, e := range m.Entries {
 		got = append(got, entry{e.Label, e.Falco.Version, e.Falco.Transport, e.Ran, e.Counts.Error, len(e.Errors)})
 	}
-	want := []entry{{v43, "0.43.1", "grpc", true, 3, 0}, {v44 + "@http", "0.44.1", "http", true, 3, 0}, {v44 + "@grpc", "", "", false, 0, 1}}
+	want := []entry{{v43, "0.43.1", "grpc", true, 3, 0}, {v44 + "@http", "0.44.1", "http", true, 3, 0}, {v44 + "@grpc", "", "", false, 0, 1},
+		{rejects, "0.43.1", "grpc", false, 0, 1}}
 	if !slices.Equal(got, want) {
 		t.Errorf("entries\n got %+v\nwant %+v", got, want)
 	}
 	if errs := m.Entries[2].Errors; len(errs) != 1 || !strings.Contains(errs[0], "falco 0.44.1 has no gRPC output") {
 		t.Errorf("the entry that did not start says %q; want Falco's missing gRPC", errs)
 	}
+	if errs := m.Entries[3].Errors; len(errs) != 1 || !strings.Contains(errs[0], "harness/session/testdata/rules/rm_rf.yaml:4:11: ") ||
+		!strings.Contains(errs[0], "LOAD_ERR_COMPILE_OUTPUT") {
+		t.Errorf("the entry whose Falco rejected the rules says %q; want Falco's error with file:line:column", errs)
+	}
 	var rows []string
 	for _, r := range m.Rows {
 		rows = append(rows, r.Scenario)
-		if r.Differs || len(r.Cells) != 3 || r.Cells[2].Status != report.CellNotRun {
+		if r.Differs || len(r.Cells) != 4 || r.Cells[2].Status != report.CellNotRun || r.Cells[3].Status != report.CellNotRun {
 			t.Errorf("%s: differs %v, cells %+v", r.Scenario, r.Differs, r.Cells)
 			continue
 		}
@@ -212,11 +219,11 @@ func TestMatrixLoopOverStandins(t *testing.T) {
 
 // standin builds a stand-in Falco image of version for this test, removed
 // when it ends, or skips the test when no Docker engine answers.
-func standin(t *testing.T, version string) string {
+func standin(t *testing.T, version string, opts ...falcotest.Option) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	img, err := falcotest.BuildStandin(ctx, version)
+	img, err := falcotest.BuildStandin(ctx, version, opts...)
 	if errors.Is(err, falcotest.ErrEngineUnreachable) {
 		t.Skipf("no stand-in Falco image: %v", err)
 	}

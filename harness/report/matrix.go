@@ -30,8 +30,12 @@ const (
 	CellNotRun = "not-run"
 )
 
-// maxNote bounds a cell's note and an entry's error line.
-const maxNote = 120
+// Bounds, in runes, of a cell's note and of an entry's error line (long
+// enough for Falco's rules error: file:line:column, code and message).
+const (
+	maxNote       = 120
+	maxEntryError = 300
+)
 
 // Matrix sets the reports of several runs of the same scenarios side by
 // side, one entry per Falco version and transport: one row per scenario,
@@ -160,7 +164,7 @@ func matrixEntry(in MatrixInput) MatrixEntry {
 	e := MatrixEntry{Label: in.Label, Source: in.Source}
 	r := in.Report
 	if r == nil {
-		e.Errors = []string{valueOr(truncate(in.Missing, maxNote), "no report")}
+		e.Errors = []string{valueOr(truncate(in.Missing, maxEntryError), "no report")}
 		if e.Label == "" {
 			e.Label = filepath.Base(in.Source) // an entry directory, named after its image
 		}
@@ -177,7 +181,7 @@ func matrixEntry(in MatrixInput) MatrixEntry {
 	}
 	e.Latency = summarise(lat)
 	for _, msg := range r.Meta.RunErrors {
-		e.Errors = append(e.Errors, truncate(firstLine(msg), maxNote))
+		e.Errors = append(e.Errors, truncate(firstLine(msg), maxEntryError))
 	}
 	if !e.Ran && len(e.Errors) == 0 {
 		e.Errors = []string{"no scenario ran"}
