@@ -13,6 +13,7 @@
 # FALCO_IMAGES, a missing image, or a matrix that could not be assembled; 130 interrupted.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
+# ${a[@]+"${a[@]}"} below: an empty array under set -u, in the bash 3.2 of macOS too.
 
 GO=${GO:-go}
 MAKE=${MAKE:-make}
@@ -37,7 +38,7 @@ images=() transports=() labels=() dirs=() problems=()
 n=0
 list=${FALCO_IMAGES:-}
 read -ra words <<<"${list//$'\n'/ }"
-for word in "${words[@]}"; do
+for word in ${words[@]+"${words[@]}"}; do
   if [[ $word == *,,* ]]; then
     problems+=("\"$word\": an empty entry between two commas")
   fi
@@ -144,7 +145,7 @@ for i in "${!labels[@]}"; do
 done
 
 echo
-"$GO" run ./cmd/attack-replay matrix "${matrix_flags[@]}" --markdown "$matrix_dir/matrix.md" --html "$matrix_dir/matrix.html" \
+"$GO" run ./cmd/attack-replay matrix ${matrix_flags[@]+"${matrix_flags[@]}"} --markdown "$matrix_dir/matrix.md" --html "$matrix_dir/matrix.html" \
   --json "$matrix_dir/matrix.json" "${entries[@]}"
 matrix_status=$?
 echo
