@@ -1,6 +1,7 @@
 # attack-replay: replay MITRE ATT&CK scenarios against a real Falco and assert its alerts.
 #
 #   make test-rules   the main job: every scenario against a real Falco (needs FALCO_IMAGE)
+#   make test-matrix  the same once per Falco image of FALCO_IMAGES, and one matrix report
 #   make test         every test that needs no Falco (builds the victim images if missing)
 
 SHELL := /bin/bash
@@ -19,6 +20,8 @@ WORKERS         ?=
 REPEAT          ?= 1
 REPORT_DIR      ?= reports
 GINKGO_FLAGS    ?=
+FALCO_IMAGES    ?=
+MATRIX_FLAGS    ?=
 
 # The reaper image cannot be pulled everywhere; the harness labels and removes
 # everything it starts itself.
@@ -33,7 +36,7 @@ label_or = $(subst $(space), || ,$(strip $(foreach x,$(subst $(comma), ,$(2)),$(
 LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQUES))))\
   $(if $(and $(TECHNIQUES),$(TACTICS)), && )$(if $(TACTICS),($(call label_or,tactic,$(TACTICS)))))
 
-.PHONY: all test test-rules test-published validate lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
+.PHONY: all test test-rules test-matrix test-published validate lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
 
 all: lint test
 
@@ -49,6 +52,11 @@ test-rules:
 	$(GO) tool ginkgo --tags rules --timeout 2h --poll-progress-after 120s \
 	  --junit-report junit.xml --output-dir "$(REPORT_DIR)" \
 	  $(if $(LABEL_FILTER),--label-filter '$(LABEL_FILTER)') $(GINKGO_FLAGS) ./suites/techniques
+
+## test-matrix: test-rules once per FALCO_IMAGES entry (IMAGE, IMAGE@grpc, IMAGE@http), one after the
+## other, into REPORT_DIR/matrix/<entry>/, then REPORT_DIR/matrix/matrix.{md,html,json}
+test-matrix:
+	@GO="$(GO)" MAKE="$(MAKE)" FALCO_IMAGES="$(FALCO_IMAGES)" MATRIX_FLAGS="$(MATRIX_FLAGS)" scripts/test-matrix.sh
 
 ## test-published: the seed's published (buggy) T1490 rule with the scenarios that document its bug
 test-published:
