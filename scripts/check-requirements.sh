@@ -6,10 +6,11 @@
 # browser); and, only when the victim image is absent and no registry gives the Dockerfile's
 # base image, what the offline victim build needs: debootstrap, run as root.
 #
-# Environment: VICTIM_IMAGE, VICTIM_BUILD, VICTIM_PULL_TIMEOUT (as scripts/victim-image.sh).
+# Environment: VICTIM_IMAGE, VICTIM_TOOLS_IMAGE, VICTIM_BUILD, VICTIM_PULL_TIMEOUT (as the
+# Makefile and scripts/victim-image.sh).
 set -uo pipefail
 
-image=${VICTIM_IMAGE:-attack-replay/victim:bookworm}
+images=("${VICTIM_IMAGE:-attack-replay/victim:bookworm}" "${VICTIM_TOOLS_IMAGE:-attack-replay/victim:tools}")
 build=${VICTIM_BUILD:-auto}
 pull_timeout=${VICTIM_PULL_TIMEOUT:-30}
 base=debian:bookworm-slim
@@ -29,10 +30,19 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null 
 	missing+=("chromium (report.html is checked in a real headless browser): apt-get install chromium")
 fi
 
-# offline_build_needed tells whether `make victim-image` will have to debootstrap.
+# absent_images lists the victim images `make victim-images` will have to build.
+absent_images() {
+	local image
+	for image in "${images[@]}"; do
+		docker image inspect "$image" >/dev/null 2>&1 || echo "$image"
+	done
+}
+
+# offline_build_needed tells whether `make victim-images` will have to debootstrap.
 offline_build_needed() {
 	$engine || return 1
-	docker image inspect "$image" >/dev/null 2>&1 && return 1
+	absent=$(absent_images)
+	[[ -n $absent ]] || return 1
 	case $build in
 	offline) return 0 ;;
 	dockerfile) return 1 ;;
@@ -41,11 +51,14 @@ offline_build_needed() {
 	! timeout "$pull_timeout" docker pull --quiet "$base" >/dev/null 2>&1
 }
 if offline_build_needed; then
-	why="the victim image $image is absent and $base cannot be pulled, so it is built offline"
+	what="the victim image $absent is"
+	[[ $absent == *$'\n'* ]] && what="the victim images ${absent//$'\n'/ and } are"
+	why="$what absent and $base cannot be pulled, so they are built offline"
+	[[ $absent == *$'\n'* ]] || why="$what absent and $base cannot be pulled, so it is built offline"
 	command -v debootstrap >/dev/null ||
 		missing+=("debootstrap ($why): apt-get install debootstrap")
 	[[ $(id -u) == 0 ]] ||
-		missing+=("root ($why, and debootstrap needs root): run 'sudo make victim-image' once, then make test")
+		missing+=("root ($why, and debootstrap needs root): run 'sudo make victim-images' once, then make test")
 fi
 
 if ((${#missing[@]} == 0)); then

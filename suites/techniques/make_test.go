@@ -101,7 +101,7 @@ func TestCheckRequirementsNamesWhatIsMissing(t *testing.T) {
 	if err := exec.Command("docker", "info").Run(); err == nil {
 		out, err := run("VICTIM_IMAGE=attack-replay/no-such-victim:requirements", "VICTIM_BUILD=offline")
 		for _, want := range []string{"chromium (report.html is checked in a real headless browser): apt-get install chromium",
-			"debootstrap (the victim image attack-replay/no-such-victim:requirements is absent", "apt-get install debootstrap"} {
+			"debootstrap (the victim image attack-replay/no-such-victim:requirements", "apt-get install debootstrap"} {
 			if err == nil || !strings.Contains(out, want) {
 				t.Errorf("err %v, output lacks %q:\n%s", err, want, out)
 			}
