@@ -40,17 +40,20 @@ LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQU
 
 all: lint test
 
-## test: every test that needs no Falco image (real Docker, real victims, real wires)
-test: victim-images
+## test: every test that needs no Falco image (real Docker, real victims, real wires);
+## scripts/check-requirements.sh first names what the machine lacks (README: Requirements)
+test:
+	@scripts/check-requirements.sh
+	@$(MAKE) --no-print-directory victim-images
 	$(GO) test -count=1 -timeout 45m ./...
 
 ## test-rules: replay every scenario against a real Falco running the candidate rules
+## (the configuration is checked first, within a second, then the images)
 test-rules:
+	@$(GO) build -o build/attack-replay ./cmd/attack-replay && build/attack-replay check-config >/dev/null
 	@scripts/require-falco-image.sh "$(FALCO_IMAGE)"
 	@$(MAKE) --no-print-directory victim-image
-	@mkdir -p "$(REPORT_DIR)"
 	$(GO) tool ginkgo --tags rules --timeout 2h --poll-progress-after 120s \
-	  --junit-report junit.xml --output-dir "$(REPORT_DIR)" \
 	  $(if $(LABEL_FILTER),--label-filter '$(LABEL_FILTER)') $(GINKGO_FLAGS) ./suites/techniques
 
 ## test-matrix: test-rules once per FALCO_IMAGES entry (IMAGE, IMAGE@grpc, IMAGE@http), one after the

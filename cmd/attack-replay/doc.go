@@ -12,6 +12,7 @@
 //	attack-replay diff     [--markdown FILE|-] [--latency-threshold PCT] [--latency-min DUR] BASE.json HEAD.json
 //	attack-replay doctor   [--json] [--timeout DUR]
 //	attack-replay matrix   [--markdown FILE|-] [--html FILE] [--json FILE] [--fail-on-diff] [LABEL=]REPORT ...
+//	attack-replay check-config
 //	attack-replay help     [command]
 //
 // Exit status, the same for every command: 0 when all is well; 1 when the files have problems

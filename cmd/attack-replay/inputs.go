@@ -167,8 +167,13 @@ func newFlagSet(name, synopsis string, stderr io.Writer, operands ...string) *fl
 	fs.SetOutput(stderr)
 	line := strings.Join(append([]string{"attack-replay", name, "[flags]"}, operands...), " ")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: %s\n\n%s\n\nFlags:\n", line, synopsis)
-		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\n%s\n", line, synopsis)
+		flags := 0
+		fs.VisitAll(func(*flag.Flag) { flags++ })
+		if flags > 0 {
+			fmt.Fprint(fs.Output(), "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }

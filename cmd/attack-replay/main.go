@@ -34,6 +34,7 @@ var commands = []command{
 	{name: "diff", summary: "compare two report.json files; exit 1 when head regressed", run: runDiff},
 	{name: "doctor", summary: "tell whether Falco will start on this host, and what to do where not", run: runDoctor},
 	{name: "matrix", summary: "set the reports of several Falco versions side by side; flag the scenarios they disagree on", run: runMatrix},
+	{name: "check-config", summary: "check the configuration of make test-rules (its environment variables, REPORT_DIR)", run: runCheckConfig},
 }
 
 func main() {

@@ -104,15 +104,20 @@ func TestUsage(t *testing.T) {
 
 func TestUsageListsEveryCommandAndHelpPrintsItsFlags(t *testing.T) {
 	_, usageText, _ := runCLI(t, "", "help")
+	width := 0
 	for _, c := range commands {
-		line := "\n  " + c.name + strings.Repeat(" ", len("validate")-len(c.name)) + "  " + c.summary + "\n"
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands {
+		line := "\n  " + c.name + strings.Repeat(" ", width-len(c.name)) + "  " + c.summary + "\n"
 		if !strings.Contains(usageText, line) {
 			t.Errorf("usage lacks %q:\n%s", line, usageText)
 		}
 		for _, args := range [][]string{{"help", c.name}, {c.name, "-h"}} {
 			code, stdout, stderr := runCLI(t, "", args...)
 			out := stdout + stderr
-			if code != exitOK || !strings.HasPrefix(out, "Usage: attack-replay "+c.name+" [flags]") || !strings.Contains(out, "\nFlags:\n  -") {
+			// check-config reads only the environment: no flags to list.
+			if code != exitOK || !strings.HasPrefix(out, "Usage: attack-replay "+c.name+" [flags]") || strings.Contains(out, "\nFlags:\n  -") == (c.name == "check-config") {
 				t.Errorf("%q: exit %d\nstdout %q\nstderr %q", args, code, stdout, stderr)
 			}
 			// help asked for is on stdout; -h, like every flag error, on stderr.
@@ -194,12 +199,53 @@ attack-replay validate: 1 problem (scenarios were checked against the rules that
 	}
 }
 
+// TestValidateReportsTheCauseNotTheCascade breaks the shipped rules the
+// way a user does (a YAML error, a mistyped path): one problem each, not
+// one per scenario naming a rule of the unread file.
+func TestValidateReportsTheCauseNotTheCascade(t *testing.T) {
+	for _, p := range []string{"../../rules", "../../scenarios"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("no %s beside this package: %v", p, err)
+		}
+	}
+	rulesDir := t.TempDir()
+	entries, err := os.ReadDir("../../rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("../../rules", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "impact.yaml" {
+			b = bytes.Replace(b, []byte("  priority: CRITICAL"), []byte("  priority: [CRITICAL"), 1)
+		}
+		if err := os.WriteFile(filepath.Join(rulesDir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, _, stderr := runCLI(t, rulesDir, "validate", "--rules", rulesDir, "--scenarios", "../../scenarios")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != exitProblems || len(lines) != 2 || !strings.Contains(lines[0], "impact.yaml:") || !strings.Contains(lines[0], "YAML syntax") ||
+		lines[1] != "attack-replay validate: 1 problem (scenarios were checked against the rules that did load)" {
+		t.Errorf("YAML error: exit %d, want the YAML error alone:\n%s", code, stderr)
+	}
+
+	code, _, stderr = runCLI(t, "", "validate", "--rules", "rulez/", "--scenarios", "../../scenarios")
+	want := "rulez/: read rules: no such file or directory (pass an existing rules file or directory)\n" +
+		"attack-replay validate: 1 problem (scenarios were checked against the rules that did load)\n"
+	if code != exitProblems || stderr != want {
+		t.Errorf("missing path: exit %d stderr:\n%s\nwant:\n%s", code, stderr, want)
+	}
+}
+
 func TestValidateWarningsDoNotFail(t *testing.T) {
 	dir := copyTree(t, map[string][2]string{
 		"rules/impact.yaml": {"tags: [mitre_impact, T1490]", "tags: [mitre_impact, T1490, T1562.001]"},
 	})
 	code, stdout, stderr := runCLI(t, dir, append([]string{"validate"}, paths(dir)...)...)
-	wantErr := `rules/impact.yaml:9:31: warning: rule "Disable recovery features": tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12` + "\n"
+	wantErr := `rules/impact.yaml:9:31: warning: rule "Disable recovery features": tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685 "Disable or Modify Tools" (use T1685 and mitre_defense_impairment)` + "\n"
 	if code != exitOK || stderr != wantErr || !strings.HasSuffix(stdout, "; 1 warning\n") {
 		t.Errorf("exit %d\nstdout %q\nstderr %q\nwant   %q", code, stdout, stderr, wantErr)
 	}
@@ -279,5 +325,27 @@ func TestShippedFilesValidate(t *testing.T) {
 	}
 	if !strings.HasPrefix(stdout, "ok: ") {
 		t.Errorf("stdout %q", stdout)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "reports")
+	getenv := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	var stdout, stderr bytes.Buffer
+	if code := checkConfig(nil, getenv(map[string]string{"REPORT_DIR": dir, "WORKERS": "3"}), &stdout, &stderr); code != exitOK ||
+		stdout.String() != "configuration ok: 3 worker(s), 1 attempt(s) per scenario, reports in "+dir+"\n" {
+		t.Errorf("good configuration: exit %d stdout %q stderr %q", code, &stdout, &stderr)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Errorf("REPORT_DIR was not created: %v", err)
+	}
+	stdout.Reset()
+	code := checkConfig(nil, getenv(map[string]string{"REPORT_DIR": "/proc/x", "TACTICS": "defense-evasion"}), &stdout, &stderr)
+	want := `attack-replay: TACTICS="defense-evasion": want ATT&CK tactics such as impact,persistence: tactic "defense-evasion" is not in ATT&CK as of 2026-05-12: it was split into stealth and defense-impairment
+attack-replay: REPORT_DIR="/proc/x": cannot write reports there (no such file or directory); set REPORT_DIR to a directory you can write
+attack-replay check-config: 2 bad variables; nothing was started
+`
+	if code != exitUsage || stderr.String() != want || stdout.Len() != 0 {
+		t.Errorf("bad configuration: exit %d stderr:\n%s\nwant:\n%s", code, &stderr, want)
 	}
 }

@@ -193,7 +193,7 @@ func BenchmarkDecodeJSON(b *testing.B) {
 
 // BenchmarkGRPCLatency measures push-to-deliver latency of single alerts at
 // the default poll interval: Falco's server only sends on a client request,
-// so latency follows the poll (FACTS.md: 5 ms poll gave a 6.8 ms median
+// so latency follows the poll (fixtures/falco/FACTS.md: 5 ms poll gave a 6.8 ms median
 // with a real Falco).
 func BenchmarkGRPCLatency(b *testing.B) {
 	responses, _ := grpcSamples(b)

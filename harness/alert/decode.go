@@ -24,7 +24,7 @@ const (
 )
 
 // jsonAlert is Falco's JSON alert as json_output prints it on stdout and
-// http_output posts it (FACTS.md "Alerts", samples/http-*.jsonl). Pointers
+// http_output posts it (fixtures/falco/FACTS.md "Alerts", fixtures/falco/http-*.jsonl). Pointers
 // tell a missing key from an empty one.
 type jsonAlert struct {
 	Hostname     string         `json:"hostname"`
@@ -123,7 +123,7 @@ func fieldString(v any) (string, error) {
 
 // FromGRPC converts a response of Falco's gRPC outputs service. With
 // json_output on, Falco puts the whole JSON alert into Output as a string
-// (FACTS.md "Alerts", samples/grpc-*.jsonl); its rendered line and typed
+// (fixtures/falco/FACTS.md "Alerts", fixtures/falco/grpc-*.jsonl); its rendered line and typed
 // fields (it has evt.time, the response's own output_fields do not) are
 // taken from there. Otherwise the response's own fields are used.
 // ReceivedAt is left for the source to set; Transport is "grpc".
@@ -189,8 +189,8 @@ func unwrapJSONOutput(a Alert) Alert {
 const maxLine = MaxBodyBytes
 
 // DecodeJSONL reads recorded alerts, one JSON object per line: Falco's JSON
-// alerts (samples/http-*.jsonl, stdout) or JSON renderings of gRPC responses
-// (samples/grpc-*.jsonl, whose output holds the JSON alert, unwrapped as
+// alerts (fixtures/falco/http-*.jsonl, stdout) or JSON renderings of gRPC responses
+// (fixtures/falco/grpc-*.jsonl, whose output holds the JSON alert, unwrapped as
 // FromGRPC does). Blank lines are skipped. name is used in errors, which
 // read "name:line: what is wrong". Alerts get Transport "replay".
 func DecodeJSONL(r io.Reader, name string) ([]Alert, error) {

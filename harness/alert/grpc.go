@@ -24,11 +24,11 @@ import (
 const (
 	// DefaultPollInterval: Falco's bidirectional Sub pops its output queue
 	// only when the client sends a request, so alert latency follows the
-	// poll interval (FACTS.md: 50 ms poll gave a 34.5 ms median, 5 ms gave
+	// poll interval (fixtures/falco/FACTS.md: 50 ms poll gave a 34.5 ms median, 5 ms gave
 	// 6.8 ms).
 	DefaultPollInterval = 5 * time.Millisecond
 	// DefaultReconnectTimeout bounds how long a broken stream is retried
-	// before Run gives up; Falco restarts in about 2 s (FACTS.md).
+	// before Run gives up; Falco restarts in about 2 s (fixtures/falco/FACTS.md).
 	DefaultReconnectTimeout = 10 * time.Second
 )
 
@@ -71,7 +71,7 @@ type GRPCStats struct {
 
 // GRPCSource receives alerts from Falco's gRPC outputs service (Falco
 // ≤ 0.43) through client-go. Falco keeps one global output queue and two
-// subscribers split it (FACTS.md), so run exactly one GRPCSource per Falco
+// subscribers split it (fixtures/falco/FACTS.md), so run exactly one GRPCSource per Falco
 // and fan out with a Hub.
 type GRPCSource struct {
 	cfg GRPCConfig

@@ -24,7 +24,7 @@ import (
 )
 
 // fakeOutputs serves client-go's own generated outputs service the way
-// Falco's server behaves (FACTS.md "Transports"): one global queue, popped
+// Falco's server behaves (fixtures/falco/FACTS.md "Transports"): one global queue, popped
 // only when the client sends a request on the Sub stream, then drained.
 type fakeOutputs struct {
 	outputs.UnimplementedServiceServer

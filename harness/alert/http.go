@@ -29,7 +29,7 @@ type HTTPStats struct {
 }
 
 // HTTPReceiver receives Falco's http_output: one JSON POST per alert
-// (FACTS.md: Content-Type application/json, User-Agent falcosecurity/falco).
+// (fixtures/falco/FACTS.md: Content-Type application/json, User-Agent falcosecurity/falco).
 // It serves from the moment it is created, so alerts that Falco posts
 // before Run starts (the readiness canary, for one) are held and delivered
 // first when Run starts. A POST is answered only after its alert has been

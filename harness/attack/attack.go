@@ -92,6 +92,21 @@ func (t Tactic) Order() int {
 	return -1
 }
 
+// SplitInto returns the tactics this release split a tactic of an older
+// release into ("defense-evasion": stealth, defense-impairment), or nil.
+func (t Tactic) SplitInto() []Tactic { return append([]Tactic(nil), retiredTactics[t]...) }
+
+// Successor returns the technique that took the place of id, an id of an
+// older ATT&CK release that this one renumbered ("T1070.002" became
+// "T1685.006").
+func Successor(id TechniqueID) (Technique, bool) {
+	next, ok := renumbered[id]
+	if !ok {
+		return Technique{}, false
+	}
+	return Lookup(next)
+}
+
 // Tag is the Falco rule tag for the tactic: "mitre_credential_access".
 func (t Tactic) Tag() string { return tacticTagPrefix + strings.ReplaceAll(string(t), "-", "_") }
 
@@ -188,6 +203,9 @@ type UnknownTechniqueError struct {
 	Suggestions []Technique
 	// Malformed is set when ID does not even look like a technique id.
 	Malformed bool
+	// Successor is the technique that replaced ID in this release, when ID
+	// is one an older release used; Suggestions are then empty.
+	Successor *Technique
 }
 
 func (e *UnknownTechniqueError) Error() string {
@@ -195,6 +213,9 @@ func (e *UnknownTechniqueError) Error() string {
 		return fmt.Sprintf("%q is not an ATT&CK technique id (ids look like T1490 or T1003.008)", string(e.ID))
 	}
 	msg := fmt.Sprintf("technique %s is not in ATT&CK as of %s", e.ID, ReleaseDate())
+	if s := e.Successor; s != nil {
+		return fmt.Sprintf("%s: this release renumbered it %s %q (%s)", msg, s.ID, s.Name, joinTactics(s.Tactics))
+	}
 	if len(e.Suggestions) > 0 {
 		names := make([]string, len(e.Suggestions))
 		for i, s := range e.Suggestions {
@@ -213,6 +234,10 @@ func unknownTechnique(id TechniqueID) *UnknownTechniqueError {
 	e := &UnknownTechniqueError{ID: id}
 	if !id.WellFormed() {
 		e.Malformed = true
+		return e
+	}
+	if s, ok := Successor(id); ok {
+		e.Successor = &s
 		return e
 	}
 	add := func(t Technique) {
@@ -241,11 +266,19 @@ type UnknownTacticError struct {
 }
 
 func (e *UnknownTacticError) Error() string {
-	msg := fmt.Sprintf("tactic %q is not in ATT&CK as of %s", e.Tactic, ReleaseDate())
-	if repl, ok := retiredTactics[Tactic(e.Tactic)]; ok {
-		msg += fmt.Sprintf(" (this release split it into %s)", joinTactics(repl))
+	if repl := Tactic(e.Tactic).SplitInto(); repl != nil {
+		return SplitMessage(Tactic(e.Tactic), repl)
 	}
-	return msg + "; tactics: " + joinTactics(table.tactics)
+	return fmt.Sprintf("tactic %q is not in ATT&CK as of %s; tactics: %s", e.Tactic, ReleaseDate(), joinTactics(table.tactics))
+}
+
+// SplitMessage says that tactic t of an older release was split into repl.
+func SplitMessage(t Tactic, repl []Tactic) string {
+	names := make([]string, len(repl))
+	for i, r := range repl {
+		names[i] = string(r)
+	}
+	return fmt.Sprintf("tactic %q is not in ATT&CK as of %s: it was split into %s", t, ReleaseDate(), strings.Join(names, " and "))
 }
 
 // TacticMismatchError is a known technique paired with a tactic it does not

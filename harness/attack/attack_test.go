@@ -108,7 +108,7 @@ func TestParseTactic(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Fatalf("ParseTactic(defense-evasion) error = %v, want *UnknownTacticError", err)
 	}
-	if want := `tactic "defense-evasion" is not in ATT&CK as of 2026-05-12 (this release split it into stealth, defense-impairment); tactics: reconnaissance,`; !strings.HasPrefix(err.Error(), want) {
+	if want := `tactic "defense-evasion" is not in ATT&CK as of 2026-05-12: it was split into stealth and defense-impairment`; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error = %q\nwant prefix %q", err, want)
 	}
 }
@@ -120,7 +120,9 @@ func TestParseTechniqueID(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"T1490.001": `technique T1490.001 is not in ATT&CK as of 2026-05-12; close ids: T1490 "Inhibit System Recovery"`,
-		"T1070.002": `technique T1070.002 is not in ATT&CK as of 2026-05-12; close ids: T1070 "Indicator Removal on Host", T1070.003 "Indicator Removal on Host: Clear Command History", `,
+		"T1070.002": `technique T1070.002 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685.006 "Disable or Modify Tools: Clear Linux or Mac System Logs" (defense-impairment)`,
+		"T1562.001": `technique T1562.001 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685 "Disable or Modify Tools" (defense-impairment)`,
+		"T1070.099": `technique T1070.099 is not in ATT&CK as of 2026-05-12; close ids: T1070 "Indicator Removal on Host", T1070.003 "Indicator Removal on Host: Clear Command History", `,
 		"T9999":     `technique T9999 is not in ATT&CK as of 2026-05-12`,
 		"1490":      `"1490" is not an ATT&CK technique id (ids look like T1490 or T1003.008)`,
 		"T1490.1":   `"T1490.1" is not an ATT&CK technique id (ids look like T1490 or T1003.008)`,
@@ -219,8 +221,9 @@ func TestClassifyTag(t *testing.T) {
 		{"mitre_", NotATTACK, ""},
 		{"T", NotATTACK, ""},
 		{"mitre\x00\xff", NotATTACK, ""},
-		{"T1562.001", OutOfDate, `tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12`},
-		{"T1070.002", OutOfDate, `tag "T1070.002": technique T1070.002 is not in ATT&CK as of 2026-05-12; close ids: T1070 "Indicator Removal on Host"`},
+		{"T1562.001", OutOfDate, `tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685 "Disable or Modify Tools" (use T1685 and mitre_defense_impairment)`},
+		{"T1070.002", OutOfDate, `tag "T1070.002": technique T1070.002 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685.006 "Disable or Modify Tools: Clear Linux or Mac System Logs" (use T1685.006 and mitre_defense_impairment)`},
+		{"T1070.099", OutOfDate, `tag "T1070.099": technique T1070.099 is not in ATT&CK as of 2026-05-12; close ids: T1070 "Indicator Removal on Host"`},
 		{"mitre_defense_evasion", OutOfDate, `tag "mitre_defense_evasion" names tactic "defense-evasion", which ATT&CK as of 2026-05-12 split into stealth, defense-impairment (use mitre_stealth or mitre_defense_impairment)`},
 		{"mitre_Impact", OutOfDate, `tag "mitre_Impact" is not spelled the way Falco rules spell tactics (use mitre_impact)`},
 		{"mitre_credential-access", OutOfDate, `tag "mitre_credential-access" is not spelled the way Falco rules spell tactics (use mitre_credential_access)`},

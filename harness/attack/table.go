@@ -15,10 +15,18 @@ import (
 var enterpriseJSON []byte
 
 // retiredTactics are tactics older releases had and this one split; rule tags
-// and scenarios written for older releases still use them
-// (shared/attack/README.md).
+// and scenarios written for older releases still use them. The table's own
+// notes (shared/attack/README.md in the project's shared material) record it.
 var retiredTactics = map[Tactic][]Tactic{
 	"defense-evasion": {"stealth", "defense-impairment"},
+}
+
+// renumbered are technique ids of older releases that this one replaced, with
+// the id that took their place. The table lists current ids only; these pairs
+// are the ones its notes record.
+var renumbered = map[TechniqueID]TechniqueID{
+	"T1562.001": "T1685",     // Impair Defenses: Disable or Modify Tools
+	"T1070.002": "T1685.006", // Indicator Removal: Clear Linux or Mac System Logs
 }
 
 type techniqueTable struct {

@@ -63,6 +63,10 @@ func ClassifyTag(tag string) TagInfo {
 		}
 		info.Kind = OutOfDate
 		info.Problem = fmt.Sprintf("tag %q: %v", tag, unknownTechnique(info.Technique))
+		if s, ok := Successor(info.Technique); ok {
+			info.Problem = fmt.Sprintf("tag %q: technique %s is not in ATT&CK as of %s: this release renumbered it %s %q (use %s and %s)",
+				tag, info.Technique, ReleaseDate(), s.ID, s.Name, s.ID, s.Tactics[0].Tag())
+		}
 	case TechniqueID(strings.ToUpper(tag)).WellFormed():
 		// "t1490": Falco compares tags exactly, so this one would not match
 		// a T1490 filter.

@@ -75,7 +75,7 @@ func ciRunner() (*fakeMachine, *fakeEngine) {
 		}
 }
 
-// thisMachine is this project's machine as FACTS.md and DESIGN.md describe it: --privileged
+// thisMachine is this project's machine as fixtures/falco/FACTS.md describes it: --privileged
 // refused for CAP_SYS_RESOURCE, Docker 20.10 without BPF and PERFMON, no Falco image.
 func thisMachine() (*fakeMachine, *fakeEngine) {
 	m, e := ciRunner()

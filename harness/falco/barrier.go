@@ -12,7 +12,7 @@ const BarrierTag = "attack-replay"
 // RenderBarrierRule renders the harness's own rule, loaded with every run:
 // it fires on any exec whose environment holds AR_BARRIER, and its alert
 // carries the value (append_output's ar_barrier field) so the hub hands it
-// to the waiter holding that token. FACTS.md: this rule fired for
+// to the waiter holding that token. fixtures/falco/FACTS.md: this rule fired for
 // `docker exec -e AR_BARRIER=tok … /bin/true` on 0.40.
 //
 // The exec condition depends on the version. Up to 0.42 Falco delivers an

@@ -19,7 +19,7 @@ const (
 	// host temporary directory is mounted there.
 	GRPCSocketDir = "/run/falco"
 	// GRPCSocket is the socket's path in the container (Falco's default
-	// bind address, FACTS.md "Transports").
+	// bind address, fixtures/falco/FACTS.md "Transports").
 	GRPCSocket = GRPCSocketDir + "/falco.sock"
 	// GRPCPort is the TCP port of Falco's gRPC server in TCP mode (Falco's
 	// documented default 0.0.0.0:5060).
@@ -33,7 +33,7 @@ type ConfigParams struct {
 	Transport Transport // TransportGRPC or TransportHTTP (resolved, not auto)
 	// ContainerFields adds container.id and container.name to every
 	// syscall alert. Falco ≥ 0.41 has them only with its container plugin
-	// loaded: a Falco without it refuses to start on them (FACTS.md).
+	// loaded: a Falco without it refuses to start on them (fixtures/falco/FACTS.md).
 	ContainerFields bool
 	// gRPC: GRPCSocket (container path) for a unix socket, else
 	// GRPCAddress ("0.0.0.0:5060") with the mutual-TLS files (container

@@ -8,7 +8,7 @@
 // and dropped syscall events. Validate runs `falco -V` without starting a driver;
 // ReadImageRules copies the image's own falco_rules.yaml out without running Falco at all.
 //
-// What a real Falco did is recorded in ../../fixtures/falco (FACTS.md's samples); the parsers
+// What a real Falco did is recorded in ../../fixtures/falco (described in its FACTS.md); the parsers
 // are tested against those files, and the container logic against a stand-in image
 // (internal/standin, built by the falcotest package, which tests of other packages use too)
 // that replays them.

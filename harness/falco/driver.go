@@ -108,7 +108,7 @@ var driverSigns = []driverSign{
 	// what libpman printed without vmlinux BTF (falcosecurity/libs#928). Tested first: a
 	// missing BTF also makes libbpf report that it "failed to perform CO-RE relocations".
 	{DriverNoBTF, regexp.MustCompile(`kernel BTF is missing at|failed to find valid kernel BTF|Error loading vmlinux BTF|failed to parse target BTF`)},
-	// FACTS.md: Falco 0.40 (libs 0.20) on kernels >= 6.15, "failed to resolve CO-RE
+	// fixtures/falco/FACTS.md: Falco 0.40 (libs 0.20) on kernels >= 6.15, "failed to resolve CO-RE
 	// relocation … kernfs_node.parent" (libbpf src/relo_core.c); newer libbpf repeats it
 	// when it explains the verifier's refusal of the poisoned instruction.
 	{DriverCORE, regexp.MustCompile(`failed to resolve CO-RE relocation`)},

@@ -71,7 +71,7 @@ func TestDiagnoseDriver(t *testing.T) {
 			"libbpf: prog 'sys_enter': failed to load: -13",
 			"libpman: failed to load BPF object (errno: 13 | message: Permission denied)",
 		}), DriverFailure{Cause: DriverVerifier, Program: "sys_enter", Reason: "R2 invalid mem access 'inv'", Errno: 13}},
-		// FACTS.md quotes the CO-RE line of 0.40 on kernels >= 6.15; no full log was
+		// fixtures/falco/FACTS.md quotes the CO-RE line of 0.40 on kernels >= 6.15; no full log was
 		// recorded, so it is added to the driver failure that follows it.
 		{"CO-RE relocation", append([]string{"Wed Nov 25 20:07:23 2026: [libs]: libbpf: prog 'x': failed to resolve CO-RE relocation <byte_off> [1] struct kernfs_node.parent"}, memlock...),
 			DriverFailure{Cause: DriverCORE, Program: "x", Reason: "libbpf: prog 'x': failed to resolve CO-RE relocation <byte_off> [1] struct kernfs_node.parent"}},

@@ -19,7 +19,7 @@ func TestClassifyExit(t *testing.T) {
 		{"missing rules file", lines("validate/d2.err"), "Could not open file /v/nope.yaml for reading", "", false},
 		{"bad config value", lines("validate/d3.err"), "Error reading config file (/etc/falco/falco.yaml): engine.kind 'bogus' is not a valid kind.", "", false},
 		{"invalid rules", lines("logs/start-fails-invalid-rules-0.43.1.stderr"), "", "", true},
-		// FACTS.md quotes the CO-RE failure of 0.40 on kernels >= 6.15; no
+		// fixtures/falco/FACTS.md quotes the CO-RE failure of 0.40 on kernels >= 6.15; no
 		// full log of it was recorded, so its line is added to the driver
 		// failure that follows it.
 		{"CO-RE relocation", append([]string{"Wed Nov 25 20:07:23 2026: [libs]: libbpf: prog 'x': failed to resolve CO-RE relocation <byte_off> [1] struct kernfs_node.parent"},

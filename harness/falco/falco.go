@@ -35,7 +35,7 @@ var ErrTerminated = errors.New("falco container terminated")
 const (
 	// ConfigDropIn is the harness's config file: a single file in the
 	// drop-in directory (a directory mounted there would hide the image's
-	// own drop-ins, the container plugin's among them — FACTS.md). The
+	// own drop-ins, the container plugin's among them — fixtures/falco/FACTS.md). The
 	// name sorts after the images' own drop-ins, so its keys win.
 	ConfigDropIn   = ConfigDropInDir + "/zz-attack-replay.yaml"
 	grpcCertsDir   = "/etc/falco/attack-replay-certs"
@@ -234,7 +234,7 @@ func (c *Container) prepareTransport(p *ConfigParams) (mounts, error) {
 	switch {
 	case c.transport == TransportHTTP:
 		// http_output posts to the receiver on the host's loopback, which
-		// Falco reaches through the host's network (FACTS.md).
+		// Falco reaches through the host's network (fixtures/falco/FACTS.md).
 		m.hostNet = true
 		if c.receiver, err = alert.NewHTTPReceiver("127.0.0.1:0"); err != nil {
 			return m, err
@@ -271,7 +271,7 @@ func (c *Container) prepareTransport(p *ConfigParams) (mounts, error) {
 		p.HealthPort = hp
 	case m.hostNet:
 		// The webserver binds the host's loopback: a second Falco on
-		// 8765 would fail to start (FACTS.md).
+		// 8765 would fail to start (fixtures/falco/FACTS.md).
 		if p.HealthPort, err = freePort(); err != nil {
 			return m, err
 		}
@@ -281,7 +281,7 @@ func (c *Container) prepareTransport(p *ConfigParams) (mounts, error) {
 	return m, nil
 }
 
-// launch creates and starts the container as FACTS.md "Starting Falco in a
+// launch creates and starts the container as fixtures/falco/FACTS.md "Starting Falco in a
 // container" says, with the privileges the engine accepts.
 func (c *Container) launch(ctx context.Context, image string, m mounts) error {
 	s := &c.s
@@ -498,7 +498,7 @@ func (c *Container) makeSocketReachable(ctx context.Context, sock string) error 
 
 // waitReady execs the marker until the barrier rule's canary alert for it
 // arrives: /healthz and the gRPC socket come up before capture starts
-// (FACTS.md), the canary proves capture runs.
+// (fixtures/falco/FACTS.md), the canary proves capture runs.
 func (c *Container) waitReady(ctx context.Context) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, c.s.startupTimeout)

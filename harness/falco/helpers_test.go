@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// fixtures holds the recorded Falco samples (FACTS.md), copied unchanged.
+// fixtures holds the recorded Falco samples (fixtures/falco/FACTS.md), copied unchanged.
 const fixtures = "../../fixtures/falco"
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

@@ -154,7 +154,7 @@ func TestParseLoadTextStatuses(t *testing.T) {
 		want    []LoadResult
 	}{
 		{"validate/good.out", []LoadResult{{File: "/v/good.yaml", Status: StatusOk}}},
-		// Text mode prints warning details on stderr only (FACTS.md).
+		// Text mode prints warning details on stderr only (fixtures/falco/FACTS.md).
 		{"validate/warn.out", []LoadResult{{File: "/v/warn.yaml", Status: StatusOkWarnings}}},
 		{"validate/unknown_key.out", []LoadResult{{File: "/v/unknown_key.yaml", Status: StatusOk, SchemaWarnings: []string{
 			"failed for <root>[0]: Object contains a property that could not be validated using 'properties' or 'additionalProperties' constraints: 'bogus_key'.",

@@ -30,7 +30,7 @@ const (
 const (
 	DefaultStartupTimeout = 60 * time.Second
 	// readinessInterval is how often the marker is exec'd while waiting
-	// for the canary (FACTS.md: ready after ~10 tries, 100 ms apart).
+	// for the canary (fixtures/falco/FACTS.md: ready after ~10 tries, 100 ms apart).
 	readinessInterval = 100 * time.Millisecond
 )
 

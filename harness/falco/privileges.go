@@ -13,7 +13,7 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 )
 
-// Capabilities a modern_ebpf Falco wants (FACTS.md "Starting Falco in a
+// Capabilities a modern_ebpf Falco wants (fixtures/falco/FACTS.md "Starting Falco in a
 // container"): SYS_ADMIN (covers BPF and PERFMON on engines that do not
 // know those names, such as Docker 20.10) and SYS_PTRACE are required;
 // SYS_RESOURCE lets libpman raise the memlock limit; BPF and PERFMON are

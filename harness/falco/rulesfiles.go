@@ -180,7 +180,7 @@ func buildRuleSet(s settings, v Version) (ruleSet, error) {
 }
 
 // args are Falco's -r arguments. -r replaces the configured rules list
-// (FACTS.md), so the image's falco_rules.yaml and rules.d load only when
+// (fixtures/falco/FACTS.md), so the image's falco_rules.yaml and rules.d load only when
 // asked.
 func (rs ruleSet) args() []string {
 	var out []string

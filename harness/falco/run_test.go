@@ -95,7 +95,7 @@ func TestRunGRPCReadyThenCrash(t *testing.T) {
 		t.Errorf("hub stats = %+v, want the canary counted", s)
 	}
 
-	// The container is shaped as FACTS.md says Falco needs.
+	// The container is shaped as fixtures/falco/FACTS.md says Falco needs.
 	info := inspect(t, c).Container
 	labels := info.Config.Labels
 	if labels[LabelApp] != "1" || labels[LabelRole] != RoleFalco || labels[LabelRun] != "test-grpc" || c.RunID() != "test-grpc" {

@@ -15,7 +15,7 @@ import (
 const validateDir = "/attack-replay/validate"
 
 // Validate checks rules files with `falco -V … -o json_output=true` in a
-// throw-away container of image: no driver, no capabilities (FACTS.md
+// throw-away container of image: no driver, no capabilities (fixtures/falco/FACTS.md
 // "Validating rules"). The files load cumulatively, in the order given, as
 // Falco loads them at start; directories give their .yaml and .yml files in
 // name order. It returns each file's verdict, with positions 1-based and

@@ -30,7 +30,7 @@ func (v Version) AtLeast(major, minor int) bool {
 	return v.Minor >= minor
 }
 
-// Feature boundaries, from FACTS.md and Falco's changelogs.
+// Feature boundaries, from fixtures/falco/FACTS.md and Falco's changelogs.
 //
 //   - gRPC output and server: present up to 0.43 (deprecated there),
 //     removed in 0.44.

@@ -17,7 +17,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files under fixtures/report from the current output")
 
-// Recorded Falco alerts (copied unchanged from shared/falco/samples).
+// Recorded Falco alerts (copied unchanged into fixtures/falco, see its README.md).
 const (
 	samples040 = "../../fixtures/falco/http-0.40.0.jsonl" // Falco 0.40.0, the published T1490 rule
 	samples044 = "../../fixtures/falco/http-0.44.1.jsonl" // Falco 0.44.1, upstream credential rules

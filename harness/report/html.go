@@ -130,8 +130,8 @@ func (r *Report) WriteHTML(w io.Writer) error {
 
 func (r *Report) headline() string {
 	c := r.Summary.Counts
-	return fmt.Sprintf("%d scenarios in %d techniques: %d pass, %d fail, %d error, %d inconclusive; %d flaky.",
-		c.Scenarios, r.Summary.Techniques, c.Pass, c.Fail, c.Error, c.Inconclusive, c.Flaky)
+	return fmt.Sprintf("%s in %s: %d pass, %d fail, %d error, %d inconclusive; %d flaky.",
+		plural(c.Scenarios, "scenario"), plural(r.Summary.Techniques, "technique"), c.Pass, c.Fail, c.Error, c.Inconclusive, c.Flaky)
 }
 
 // fact is one thing about the run, shown in the header of report.md and

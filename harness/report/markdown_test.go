@@ -171,3 +171,16 @@ func indexOf(lines []string, s string) int {
 	}
 	return -1
 }
+
+// TestHeadlineCountsInTheSingular: a run of one scenario in one technique
+// says so, not "1 scenarios in 1 techniques".
+func TestHeadlineCountsInTheSingular(t *testing.T) {
+	r := &Report{}
+	r.Summary.Counts.Scenarios, r.Summary.Counts.Pass, r.Summary.Techniques = 1, 1, 1
+	if got, want := r.headline(), "1 scenario in 1 technique: 1 pass, 0 fail, 0 error, 0 inconclusive; 0 flaky."; got != want {
+		t.Errorf("headline = %q, want %q", got, want)
+	}
+	if md := r.Markdown(); !strings.Contains(md, "**1 scenario in 1 technique:") {
+		t.Errorf("report.md lacks the singular headline:\n%s", md)
+	}
+}

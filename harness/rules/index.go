@@ -3,6 +3,7 @@ package rules
 import (
 	"cmp"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -100,6 +101,13 @@ type Index struct {
 	// failed names rules whose definition had problems, so that callers
 	// need not report them missing a second time.
 	failed map[string]bool
+	// unread are the paths and files that could not be read or parsed.
+	unread []string
+	// opaque is set when one of them could not be read at all, so that
+	// what it defines is unknown; mentioned holds, by kind, the names the
+	// others (read but not parsed) seem to define.
+	opaque    bool
+	mentioned map[string]map[string]bool
 }
 
 func newIndex() *Index {
@@ -108,6 +116,8 @@ func newIndex() *Index {
 		macroBy: map[string]*Macro{},
 		listBy:  map[string]*List{},
 		failed:  map[string]bool{},
+
+		mentioned: map[string]map[string]bool{},
 	}
 }
 
@@ -138,10 +148,43 @@ func (x *Index) Has(name string) bool {
 	return ok
 }
 
-// Failed reports whether a rule of that name is defined in the files but
-// could not be loaded: its problems are in LoadPaths' error, and Has is
-// false for it (unless another definition loaded).
-func (x *Index) Failed(name string) bool { return x.failed[name] && x.byName[name] == nil }
+// Failed reports whether a rule the index lacks may be defined in the
+// files all the same: its definition had problems, or a rules path or file
+// could not be read or parsed (see Unread). Either is in LoadPaths' error;
+// a caller need not report the rule missing on top of it.
+func (x *Index) Failed(name string) bool {
+	return x.byName[name] == nil && (x.failed[name] || x.mayDefine("rule", name))
+}
+
+// mayDefine reports whether a file that could not be read or parsed
+// defines, or may define, the rule, macro or list (kind) of that name.
+func (x *Index) mayDefine(kind, name string) bool { return x.opaque || x.mentioned[kind][name] }
+
+// definedName finds the items a rules file defines, line by line, in a file
+// that is not valid YAML: "- rule: Name", "  macro: 'name'".
+var definedName = regexp.MustCompile(`(?m)^[ \t-]*(rule|macro|list):[ \t]*(.*?)[ \t]*$`)
+
+// mention records the names a rules file that did not parse seems to
+// define, so that what refers to them is not reported missing as well.
+func (x *Index) mention(b []byte) {
+	for _, m := range definedName.FindAllSubmatch(b, -1) {
+		kind, name := string(m[1]), string(m[2])
+		if i := strings.Index(name, " #"); i >= 0 && name[0] != '"' && name[0] != '\'' {
+			name = strings.TrimSpace(name[:i])
+		}
+		if len(name) >= 2 && (name[0] == '"' || name[0] == '\'') && name[len(name)-1] == name[0] {
+			name = name[1 : len(name)-1]
+		}
+		if x.mentioned[kind] == nil {
+			x.mentioned[kind] = map[string]bool{}
+		}
+		x.mentioned[kind][name] = true
+	}
+}
+
+// Unread returns the rules paths and files that could not be read or
+// parsed, in load order: the index lacks whatever they define.
+func (x *Index) Unread() []string { return append([]string(nil), x.unread...) }
 
 // Macros returns every macro in order of first definition.
 func (x *Index) Macros() []Macro {

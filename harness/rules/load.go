@@ -10,15 +10,14 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/attack-replay/attack-replay/harness/attack"
+	"github.com/attack-replay/attack-replay/harness/yamlsyntax"
 )
 
 // LoadPaths reads Falco rules files in the order Falco would: each path is a
@@ -58,6 +57,14 @@ func (l *loader) warnf(n *yaml.Node, subject, format string, args ...any) {
 	l.idx.warnings = append(l.idx.warnings, Problem{Pos: l.pos(n), Subject: subject, Msg: fmt.Sprintf(format, args...), Warning: true})
 }
 
+// unreadable reports a path or file that could not be read at all: what
+// it defines is unknown, so nothing is reported missing because of it.
+func (l *loader) unreadable(format string, args ...any) {
+	l.errorf(nil, "", format, args...)
+	l.idx.unread = append(l.idx.unread, l.file)
+	l.idx.opaque = true
+}
+
 func (l *loader) pos(n *yaml.Node) Position {
 	if n == nil {
 		return Position{File: l.file}
@@ -69,7 +76,7 @@ func (l *loader) loadPath(p string) {
 	l.file = p
 	st, err := os.Stat(p)
 	if err != nil {
-		l.errorf(nil, "", "read rules: %v (pass an existing rules file or directory)", unwrapPath(err))
+		l.unreadable("read rules: %v (pass an existing rules file or directory)", unwrapPath(err))
 		return
 	}
 	if !st.IsDir() {
@@ -78,7 +85,7 @@ func (l *loader) loadPath(p string) {
 	}
 	entries, err := os.ReadDir(p)
 	if err != nil {
-		l.errorf(nil, "", "read rules directory: %v", unwrapPath(err))
+		l.unreadable("read rules directory: %v", unwrapPath(err))
 		return
 	}
 	// os.ReadDir sorts by name, which within one directory is Falco's order
@@ -89,7 +96,7 @@ func (l *loader) loadPath(p string) {
 		st, err := os.Stat(full) // Falco follows symlinks
 		switch {
 		case err != nil:
-			l.errorf(nil, "", "read rules: %v", unwrapPath(err))
+			l.unreadable("read rules: %v", unwrapPath(err))
 		case st.IsDir():
 			l.warnf(nil, "", "subdirectory not read: Falco reads only the files directly in a rules directory (move its files up, or pass it as a path of its own)")
 		case isYAMLName(e.Name()):
@@ -119,17 +126,13 @@ func (l *loader) loadFile(path string) {
 	l.file = path
 	b, err := os.ReadFile(path)
 	if err != nil {
-		l.errorf(nil, "", "read rules: %v", unwrapPath(err))
+		l.unreadable("read rules: %v", unwrapPath(err))
 		return
 	}
 	sum := sha256.Sum256(b)
 	l.idx.files = append(l.idx.files, File{Path: path, SHA256: hex.EncodeToString(sum[:])})
 	l.parse(b)
 }
-
-// yamlLine finds the line in a yaml.v3 syntax error ("yaml: line 4: ...");
-// yaml.v3 reports no column.
-var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 
 // parse reads every YAML document of one file: Falco accepts several.
 func (l *loader) parse(b []byte) {
@@ -141,11 +144,7 @@ func (l *loader) parse(b []byte) {
 			return
 		}
 		if err != nil {
-			line, msg := 0, strings.TrimPrefix(err.Error(), "yaml: ")
-			if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-				line, _ = strconv.Atoi(m[1])
-				msg = m[2]
-			}
+			line, msg := yamlsyntax.Locate(b, err)
 			l.problems = append(l.problems, Problem{
 				Pos: Position{File: l.file, Line: line, Column: 1},
 				Msg: "YAML syntax: " + msg + " (fix the YAML; Falco would refuse the whole file)",
@@ -153,6 +152,8 @@ func (l *loader) parse(b []byte) {
 			if line == 0 {
 				l.problems[len(l.problems)-1].Pos.Column = 0
 			}
+			l.idx.unread = append(l.idx.unread, l.file)
+			l.idx.mention(b)
 			return
 		}
 		l.document(&doc)
@@ -505,6 +506,9 @@ func (l *loader) listOrMacro(item *yaml.Node, f fields, kind, key, example strin
 		return "", false, false
 	}
 	if (appendFlag || app[key]) && !l.defined(kind, name) {
+		if l.idx.mayDefine(kind, name) {
+			return "", false, false // a file that could not be read defines it, or may
+		}
 		l.errorf(item, subject, "appends to a %s that is not defined before it (define the %s first, or load its file earlier)", kind, kind)
 		return "", false, false
 	}
@@ -654,7 +658,7 @@ func (l *loader) rule(item *yaml.Node, f fields) {
 
 func (l *loader) existingRule(item *yaml.Node, name, subject, verb string) *Rule {
 	prev := l.idx.byName[name]
-	if prev == nil {
+	if prev == nil && !l.idx.mayDefine("rule", name) {
 		l.errorf(item, subject, "%s a rule that is not defined before it%s (define the rule first, or load its file earlier)", verb, l.closestHint(name))
 	}
 	return prev

@@ -8,11 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
 
-// Recorded samples (copied unchanged from shared/falco/samples).
+// Recorded samples (copied unchanged into fixtures/falco, see its README.md).
 const (
 	sampleHTTP     = "../../fixtures/falco/rules-used-for-http-0.40.0.yaml"
 	sampleGRPC     = "../../fixtures/falco/rules-used-for-grpc.yaml"
@@ -133,8 +134,47 @@ func TestLoadRedefinitionReplacesInPlace(t *testing.T) {
 	}
 }
 
+// TestLoadYAMLErrorLine breaks the shipped macros file on one line and
+// checks that the problem names that line, not yaml.v3's (the start of the
+// enclosing item, 0-based).
+func TestLoadYAMLErrorLine(t *testing.T) {
+	b, err := os.ReadFile("../../rules/00-macros.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	at := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "  items:") }) + 1
+	lines = slices.Insert(lines, at, "  - stray")
+	dir := write(t, map[string]string{"00-macros.yaml": strings.Join(lines, "\n")})
+	_, err = LoadPaths(dir)
+	want := []string{fmt.Sprintf("00-macros.yaml:%d:1: YAML syntax: did not find expected key (fix the YAML; Falco would refuse the whole file)", at+1)}
+	if got := problems(t, err, dir); !reflect.DeepEqual(got, want) {
+		t.Errorf("problems = %q, want %q", got, want)
+	}
+}
+
+// TestLoadUnparsedFileIsOneProblem: a later file appending to what a file
+// that did not parse defines is not reported as well; appending to what no
+// file defines still is.
+func TestLoadUnparsedFileIsOneProblem(t *testing.T) {
+	dir := write(t, map[string]string{
+		"a.yaml": "- macro: shells\n  condition: proc.name in (bash, sh)\n- rule: Shell\n  desc: [unclosed\n",
+		"b.yaml": "- macro: shells\n  condition: or proc.name = zsh\n  override: {condition: append}\n" +
+			"- rule: Shell\n  condition: and shells\n  override: {condition: append}\n" +
+			"- rule: Other\n  condition: and shells\n  override: {condition: append}\n",
+	})
+	_, err := LoadPaths(dir)
+	want := []string{
+		"a.yaml:4:1: YAML syntax: did not find expected ',' or ']' (fix the YAML; Falco would refuse the whole file)",
+		`b.yaml:7:3: rule "Other": overrides a rule that is not defined before it (define the rule first, or load its file earlier)`,
+	}
+	if got := problems(t, err, dir); !reflect.DeepEqual(got, want) {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 func TestLoadFalcoValidateSamples(t *testing.T) {
-	// What `falco -V` said about each file (shared/falco/samples/validate/*.out):
+	// What `falco -V` said about each file (fixtures/falco/validate/*.out):
 	// Invalid for missing_field, yaml_err and bad_syntax; the others load
 	// (bad_cond and bad_macro fail only in the condition compiler, which
 	// this index does not imitate).
@@ -431,10 +471,21 @@ func TestLoadProblems(t *testing.T) {
 	})
 	x, err := LoadPaths(dir, filepath.Join(dir, "missing.yaml"))
 	got := problems(t, err, dir)
-	for name, want := range map[string]bool{"Bad priority": true, "Missing two": true, "Bad types": true, "Good": false, "Nope": false, "Typo": false} {
+	// missing.yaml could define any rule: none is reported missing.
+	for name, want := range map[string]bool{"Bad priority": true, "Missing two": true, "Bad types": true, "Good": false, "Nope": true, "Typo": true} {
 		if x.Failed(name) != want {
 			t.Errorf("Failed(%q) = %v, want %v", name, !want, want)
 		}
+	}
+	// Without it, only what c.yaml (which does not parse) names may exist.
+	x, _ = LoadPaths(dir)
+	for name, want := range map[string]bool{"X": true, "Nope": false, "Typo": false, "Good": false} {
+		if x.Failed(name) != want {
+			t.Errorf("without missing.yaml: Failed(%q) = %v, want %v", name, !want, want)
+		}
+	}
+	if got, want := x.Unread(), []string{filepath.Join(dir, "c.yaml")}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Unread() = %q, want %q", got, want)
 	}
 	want := []string{
 		`a.yaml:11:13: rule "Bad priority": unknown priority "HIGH" (use one of EMERGENCY, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFORMATIONAL, DEBUG)`,
@@ -487,9 +538,9 @@ func TestLoadOutOfDateTagsAreWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`r.yaml:7:21: warning: rule "Old tags": tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12`,
+		`r.yaml:7:21: warning: rule "Old tags": tag "T1562.001": technique T1562.001 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685 "Disable or Modify Tools" (use T1685 and mitre_defense_impairment)`,
 		`r.yaml:7:32: warning: rule "Old tags": tag "mitre_defense_evasion" names tactic "defense-evasion", which ATT&CK as of 2026-05-12 split into stealth, defense-impairment (use mitre_stealth or mitre_defense_impairment)`,
-		`r.yaml:9:10: warning: rule "Old tags": tag "T1070.002": technique T1070.002 is not in ATT&CK as of 2026-05-12; close ids: T1070 "Indicator Removal on Host", T1070.003 "Indicator Removal on Host: Clear Command History", T1070.004 "Indicator Removal on Host: File Deletion", T1070.005 "Indicator Removal on Host: Network Share Connection Removal", T1070.006 "Indicator Removal on Host: Timestomp", T1070.007 "Clear Network Connection History and Configurations"`,
+		`r.yaml:9:10: warning: rule "Old tags": tag "T1070.002": technique T1070.002 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685.006 "Disable or Modify Tools: Clear Linux or Mac System Logs" (use T1685.006 and mitre_defense_impairment)`,
 	}
 	if got := warnings(x, dir); !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

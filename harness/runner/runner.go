@@ -49,7 +49,7 @@ const (
 
 const (
 	// markerCmd is the barrier marker: the harness's barrier rule fires on
-	// any spawned process whose AR_BARRIER is set (FACTS.md: "proc.env[NAME]
+	// any spawned process whose AR_BARRIER is set (fixtures/falco/FACTS.md: "proc.env[NAME]
 	// works in conditions", seen with docker exec -e AR_BARRIER=tok /bin/true).
 	markerCmd     = "/bin/true"
 	markerTimeout = 10 * time.Second

@@ -8,13 +8,13 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/attack-replay/attack-replay/harness/attack"
 	"github.com/attack-replay/attack-replay/harness/rules"
+	"github.com/attack-replay/attack-replay/harness/yamlsyntax"
 )
 
 // Keys of each mapping, in the order hints list them (docs/scenario-format.md).
@@ -35,7 +35,6 @@ var (
 	// fieldPattern is a Falco field name ("proc.name", "proc.aname[2]",
 	// "proc.env[AR_TOKEN]") or a name the harness appends ("ar_token").
 	fieldPattern = regexp.MustCompile(`^[A-Za-z0-9_]+(\.[A-Za-z0-9_.]+)?(\[[^\]]*\])?$`)
-	yamlLine     = regexp.MustCompile(`^yaml: line ([0-9]+): (.*)$`)
 )
 
 // unsure marks, in a scenario's key set, that whether the scenario expects
@@ -57,7 +56,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 			d.errorf(&yaml.Node{Line: 1, Column: 1}, "a technique file needs technique, tactic and scenarios; see docs/scenario-format.md", "file is empty")
 			return nil
 		}
-		d.yamlError(err)
+		d.yamlError(data, err)
 		return nil
 	}
 	var extra yaml.Node
@@ -69,7 +68,7 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		}
 		d.errorf(n, "move its scenarios into the first document and delete the ---", "a technique file holds one YAML document, this is a second one")
 	case !errors.Is(err, io.EOF):
-		d.yamlError(err)
+		d.yamlError(data, err)
 	}
 	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 		d.errorf(&yaml.Node{Line: max(doc.Line, 1), Column: max(doc.Column, 1)}, "a technique file needs technique, tactic and scenarios; see docs/scenario-format.md", "file is empty")
@@ -83,13 +82,12 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	return root
 }
 
-func (d *decoder) yamlError(err error) {
+func (d *decoder) yamlError(data []byte, err error) {
 	// yaml.v3 reports a line but no column for syntax errors.
-	p := Problem{File: d.path, Msg: "YAML syntax: " + strings.TrimPrefix(err.Error(), "yaml: "), Hint: "fix the YAML"}
-	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
+	line, msg := yamlsyntax.Locate(data, err)
+	p := Problem{File: d.path, Line: line, Msg: "YAML syntax: " + msg, Hint: "fix the YAML"}
+	if line > 0 {
 		p.Column = 1
-		p.Msg = "YAML syntax: " + m[2]
 	}
 	d.problems = append(d.problems, p)
 }
@@ -160,18 +158,30 @@ func (d *decoder) file(root *yaml.Node) *File {
 // returns the technique when it is known.
 func (d *decoder) checkTechnique(f *File, techNode, tacticNode *yaml.Node) *attack.Technique {
 	if techNode == nil || f.Technique == "" {
-		d.checkTacticAlone(f, tacticNode)
+		d.checkTacticAlone(f, tacticNode, nil)
 		return nil
 	}
 	tech, ok := attack.Lookup(f.Technique)
 	if !ok {
-		d.checkTacticAlone(f, tacticNode)
 		var ue *attack.UnknownTechniqueError
 		err := f.Technique.Validate()
+		errors.As(err, &ue)
+		var successor *attack.Technique
+		if ue != nil {
+			successor = ue.Successor
+		}
+		d.checkTacticAlone(f, tacticNode, successor)
 		switch {
-		case errors.As(err, &ue) && ue.Malformed:
+		case ue != nil && ue.Malformed:
 			d.errorf(techNode, "ids look like T1490 or T1003.008", "%q is not an ATT&CK technique id", string(f.Technique))
-		case errors.As(err, &ue) && len(ue.Suggestions) > 0:
+		case successor != nil:
+			write := "technique: " + string(successor.ID)
+			if !successor.HasTactic(f.Tactic) && f.Tactic.Known() {
+				write += " and tactic: " + string(successor.Tactics[0])
+			}
+			d.errorf(techNode, fmt.Sprintf("write %s and move the file to scenarios/%s/%s.yaml", write, successor.Tactics[0], successor.ID),
+				"technique %s is not in ATT&CK as of %s: this release renumbered it %s %q", f.Technique, attack.ReleaseDate(), successor.ID, successor.Name)
+		case ue != nil && len(ue.Suggestions) > 0:
 			d.errorf(techNode, "close ids: "+describeTechniques(ue.Suggestions), "technique %s is not in ATT&CK as of %s", f.Technique, attack.ReleaseDate())
 		default:
 			d.errorf(techNode, "check the id against ATT&CK Enterprise", "technique %s is not in ATT&CK as of %s", f.Technique, attack.ReleaseDate())
@@ -188,7 +198,7 @@ func (d *decoder) checkTechnique(f *File, techNode, tacticNode *yaml.Node) *atta
 	switch err := attack.CheckTactic(f.Technique, f.Tactic); {
 	case err == nil:
 	case !f.Tactic.Known():
-		d.errorf(tacticNode, fmt.Sprintf("%s belongs to %s", tech.ID, tactics), "tactic %q is not in ATT&CK as of %s", string(f.Tactic), attack.ReleaseDate())
+		d.unknownTactic(f, tacticNode, &tech, "")
 	default:
 		var me *attack.TacticMismatchError
 		hint := "use one of " + tactics
@@ -201,12 +211,48 @@ func (d *decoder) checkTechnique(f *File, techNode, tacticNode *yaml.Node) *atta
 }
 
 // checkTacticAlone checks a tactic when the technique is unknown, so that
-// both problems are reported at once.
-func (d *decoder) checkTacticAlone(f *File, tacticNode *yaml.Node) {
+// both problems are reported at once; successor is the technique that
+// replaced it, when this release renumbered it.
+func (d *decoder) checkTacticAlone(f *File, tacticNode *yaml.Node, successor *attack.Technique) {
 	if tacticNode == nil || f.Tactic == "" || f.Tactic.Known() {
 		return
 	}
-	d.errorf(tacticNode, "tactics: "+joinTactics(attack.Tactics()), "tactic %q is not in ATT&CK as of %s", string(f.Tactic), attack.ReleaseDate())
+	d.unknownTactic(f, tacticNode, successor, string(f.Technique))
+}
+
+// unknownTactic reports a tactic this release does not know. tech is the
+// file's technique (or the one that replaced it, named replaced), nil when
+// unknown: the hint then names the tactic to write.
+func (d *decoder) unknownTactic(f *File, tacticNode *yaml.Node, tech *attack.Technique, replaced string) {
+	split := f.Tactic.SplitInto()
+	if split == nil {
+		hint := "tactics: " + joinTactics(attack.Tactics())
+		if tech != nil {
+			hint = fmt.Sprintf("%s belongs to %s", tech.ID, joinTactics(tech.Tactics))
+		}
+		d.errorf(tacticNode, hint, "tactic %q is not in ATT&CK as of %s", string(f.Tactic), attack.ReleaseDate())
+		return
+	}
+	hint := "pick the one the technique belongs to: " + joinTactics(split)
+	if tech != nil {
+		who := string(tech.ID)
+		if replaced != "" {
+			who = fmt.Sprintf("%s, which replaced %s,", tech.ID, replaced)
+		}
+		var in []attack.Tactic
+		for _, t := range split {
+			if tech.HasTactic(t) {
+				in = append(in, t)
+			}
+		}
+		switch len(in) {
+		case 1:
+			hint = fmt.Sprintf("%s belongs to %s: write tactic: %s", who, in[0], in[0])
+		default:
+			hint = fmt.Sprintf("%s belongs to %s", who, joinTactics(tech.Tactics))
+		}
+	}
+	d.errorf(tacticNode, hint, "%s", attack.SplitMessage(f.Tactic, split))
 }
 
 func describeTechniques(ts []attack.Technique) string {

@@ -134,7 +134,20 @@ func TestLoadProblemClasses(t *testing.T) {
 			want: []string{
 				`scenarios/impact/T9999.yaml:1:12: technique T9999 is not in ATT&CK as of 2026-05-12 (check the id against ATT&CK Enterprise)`,
 				`scenarios/impact/x.yaml:1:12: "1490" is not an ATT&CK technique id (ids look like T1490 or T1003.008)`,
-				`scenarios/stealth/T1070.002.yaml:1:12: technique T1070.002 is not in ATT&CK as of 2026-05-12 (close ids: T1070 "Indicator Removal on Host", T1070.003 "Indicator Removal on Host: Clear Command History", T1070.004 "Indicator Removal on Host: File Deletion", T1070.005 "Indicator Removal on Host: Network Share Connection Removal", T1070.006 "Indicator Removal on Host: Timestomp", T1070.007 "Clear Network Connection History and Configurations")`,
+				`scenarios/stealth/T1070.002.yaml:1:12: technique T1070.002 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685.006 "Disable or Modify Tools: Clear Linux or Mac System Logs" (write technique: T1685.006 and tactic: defense-impairment and move the file to scenarios/defense-impairment/T1685.006.yaml)`,
+			},
+		},
+		{
+			name: "renumbered technique under the split tactic",
+			files: map[string]string{
+				"scenarios/defense-evasion/T1070.002.yaml": "technique: T1070.002\ntactic: defense-evasion\nscenarios:\n  - id: a\n    steps: [x]\n    expect: [{rule: '*'}]\n",
+				"scenarios/defense-evasion/T1562.001.yaml": "technique: T1562.001\ntactic: defense-evasion\nscenarios:\n  - id: b\n    steps: [x]\n    expect: [{rule: '*'}]\n",
+			},
+			want: []string{
+				`scenarios/defense-evasion/T1070.002.yaml:1:12: technique T1070.002 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685.006 "Disable or Modify Tools: Clear Linux or Mac System Logs" (write technique: T1685.006 and move the file to scenarios/defense-impairment/T1685.006.yaml)`,
+				`scenarios/defense-evasion/T1070.002.yaml:2:9: tactic "defense-evasion" is not in ATT&CK as of 2026-05-12: it was split into stealth and defense-impairment (T1685.006, which replaced T1070.002, belongs to defense-impairment: write tactic: defense-impairment)`,
+				`scenarios/defense-evasion/T1562.001.yaml:1:12: technique T1562.001 is not in ATT&CK as of 2026-05-12: this release renumbered it T1685 "Disable or Modify Tools" (write technique: T1685 and move the file to scenarios/defense-impairment/T1685.yaml)`,
+				`scenarios/defense-evasion/T1562.001.yaml:2:9: tactic "defense-evasion" is not in ATT&CK as of 2026-05-12: it was split into stealth and defense-impairment (T1685, which replaced T1562.001, belongs to defense-impairment: write tactic: defense-impairment)`,
 			},
 		},
 		{
@@ -158,7 +171,7 @@ func TestLoadProblemClasses(t *testing.T) {
 				"scenarios/defense-evasion/T1027.yaml": "technique: T1027\ntactic: defense-evasion\nscenarios:\n  - id: c\n    steps: [x]\n    expect: [{rule: '*'}]\n",
 			},
 			want: []string{
-				`scenarios/defense-evasion/T1027.yaml:2:9: tactic "defense-evasion" is not in ATT&CK as of 2026-05-12 (T1027 belongs to stealth)`,
+				`scenarios/defense-evasion/T1027.yaml:2:9: tactic "defense-evasion" is not in ATT&CK as of 2026-05-12: it was split into stealth and defense-impairment (T1027 belongs to stealth: write tactic: stealth)`,
 				`scenarios/impact/T1053.yaml:2:9: technique T1053 "Scheduled Task/Job" belongs to tactics execution, persistence, privilege-escalation, not impact (use one of execution, persistence, privilege-escalation)`,
 				`scenarios/persistence/T1490.yaml:2:9: technique T1490 "Inhibit System Recovery" belongs to tactic impact, not persistence (set tactic: impact and move the file under impact/)`,
 			},

@@ -1,7 +1,9 @@
 package session
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -119,10 +121,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	// Checked here, not only as a Ginkgo label filter: a mistyped id would
 	// select nothing and the run would pass.
-	if sel, err := scenario.ParseSelection(get("TECHNIQUES"), get("TACTICS")); err != nil {
-		bad("TECHNIQUES/TACTICS", get("TECHNIQUES")+" "+get("TACTICS"), strings.TrimPrefix(err.Error(), "parse selection: "))
+	if sel, err := scenario.ParseSelection(get("TECHNIQUES"), ""); err != nil {
+		bad("TECHNIQUES", get("TECHNIQUES"), "want ATT&CK technique ids such as T1490,T1003.008: "+strings.TrimPrefix(err.Error(), "parse selection: "))
 	} else {
-		c.Selection = sel
+		c.Selection.Techniques = sel.Techniques
+	}
+	if sel, err := scenario.ParseSelection("", get("TACTICS")); err != nil {
+		bad("TACTICS", get("TACTICS"), "want ATT&CK tactics such as impact,persistence: "+strings.TrimPrefix(err.Error(), "parse selection: "))
+	} else {
+		c.Selection.Tactics = sel.Tactics
 	}
 	duration("FALCO_STARTUP_TIMEOUT", &c.FalcoStartup)
 	duration("BARRIER_TIMEOUT", &c.BarrierTimeout)
@@ -138,9 +145,76 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return c, fmt.Errorf("read configuration: %d malformed variable(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
+		return c, &ConfigError{Problems: errs}
 	}
 	return c, nil
+}
+
+// ConfigError lists every problem of a configuration, one per variable.
+type ConfigError struct {
+	Problems []string // `NAME="value": what it accepts`
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("read configuration: %d malformed variable(s):\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// Check reads the configuration (FromEnv) and checks, within a second and
+// before anything is started, what the environment must allow: that
+// REPORT_DIR can be written. Its error is a *ConfigError naming every bad
+// variable.
+func Check(getenv func(string) string) (Config, error) {
+	c, err := FromEnv(getenv)
+	var problems []string
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		problems = ce.Problems
+	} else if err != nil {
+		return c, err
+	}
+	if err := CheckReportDir(c.ReportDir); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		return c, &ConfigError{Problems: problems}
+	}
+	return c, nil
+}
+
+// CheckReportDir makes sure the reports can be written into dir: it creates
+// dir and writes and removes a probe file there, so that a run never ends
+// without its reports. "" (no reports) passes.
+func CheckReportDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	probe := func() error {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		f, err := os.CreateTemp(dir, ".attack-replay-probe-*")
+		if err != nil {
+			return err
+		}
+		_, werr := f.WriteString("probe\n")
+		cerr := f.Close()
+		rerr := os.Remove(f.Name())
+		return errors.Join(werr, cerr, rerr)
+	}
+	if err := probe(); err != nil {
+		return fmt.Errorf("REPORT_DIR=%q: cannot write reports there (%v); set REPORT_DIR to a directory you can write", dir, unwrapPath(err))
+	}
+	return nil
+}
+
+// unwrapPath drops an *os.PathError's op and path, which the message
+// already names.
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func or(v, def string) string {

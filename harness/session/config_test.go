@@ -1,6 +1,9 @@
 package session_test
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
@@ -147,9 +150,44 @@ func TestFromEnvSelection(t *testing.T) {
 	if err == nil {
 		t.Fatal("an unknown technique and tactic were accepted")
 	}
-	for _, want := range []string{"TECHNIQUES/TACTICS", "T1409", "impakt"} {
+	for _, want := range []string{`TECHNIQUES="T1409": want ATT&CK technique ids`, `TACTICS="impakt": want ATT&CK tactics`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q: %v", want, err)
 		}
+	}
+}
+
+func TestCheckReportDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "reports")
+	cfg, err := session.Check(env(map[string]string{"REPORT_DIR": dir}))
+	if err != nil {
+		t.Fatalf("Check(REPORT_DIR=%s) = %v", dir, err)
+	}
+	entries, err := os.ReadDir(cfg.ReportDir)
+	if err != nil || len(entries) != 0 {
+		t.Errorf("REPORT_DIR after the check: %v %v, want it created and empty (the probe removed)", entries, err)
+	}
+
+	// A directory that cannot be created, and bad values of other
+	// variables: every one is named at once.
+	_, err = session.Check(env(map[string]string{"REPORT_DIR": "/proc/x", "WORKERS": "zero", "BARRIER_GRACE": "soon", "TECHNIQUES": "T1490,T9999"}))
+	var ce *session.ConfigError
+	if !errors.As(err, &ce) || len(ce.Problems) != 4 {
+		t.Fatalf("Check = %v, want a *ConfigError with 4 problems", err)
+	}
+	for i, want := range []string{`WORKERS="zero": want a whole number`, `TECHNIQUES="T1490,T9999": want ATT&CK technique ids such as T1490,T1003.008: technique T9999 is not in ATT&CK`,
+		`BARRIER_GRACE="soon": want a duration`, `REPORT_DIR="/proc/x": cannot write reports there (`} {
+		if !strings.HasPrefix(ce.Problems[i], want) {
+			t.Errorf("problem %d = %q, want prefix %q", i, ce.Problems[i], want)
+		}
+	}
+
+	// A file in the way.
+	file := filepath.Join(t.TempDir(), "reports")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := session.CheckReportDir(file); err == nil || !strings.Contains(err.Error(), "not a directory") {
+		t.Errorf("CheckReportDir(a file) = %v, want it refused", err)
 	}
 }

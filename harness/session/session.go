@@ -26,13 +26,6 @@ type Inputs struct {
 	LabelFilter string               // recorded in the report when the run is partial
 }
 
-// Progress counts finished scenarios.
-type Progress struct {
-	Done, Total                          int
-	Passed, Failed, Errors, Inconclusive int
-	Flaky                                int
-}
-
 // errClosed is the cause the runner's context is cancelled with by Close:
 // the runner's "cancelled" error carrying it is Close's own doing, not a
 // problem of the run.
@@ -49,13 +42,12 @@ type Session struct {
 	start    time.Time
 	cancel   context.CancelCauseFunc // nil when Start failed
 
-	mu       sync.Mutex
-	results  map[string]verdict.Result
-	ready    map[string]chan struct{} // closed when the scenario's result is recorded
-	order    []verdict.Result
-	progress Progress
-	done     chan struct{} // closed when the runner has returned (or never started)
-	runErr   error         // the runner's error, set before done closes
+	mu      sync.Mutex
+	results map[string]verdict.Result
+	ready   map[string]chan struct{} // closed when the scenario's result is recorded
+	order   []verdict.Result
+	done    chan struct{} // closed when the runner has returned (or never started)
+	runErr  error         // the runner's error, set before done closes
 
 	closeOnce sync.Once
 	report    *report.Report
@@ -78,7 +70,6 @@ func Start(ctx context.Context, cfg Config, in Inputs, log *slog.Logger) (*Sessi
 		ready:   map[string]chan struct{}{},
 		done:    make(chan struct{}),
 	}
-	s.progress.Total = len(in.Selected)
 	for _, sc := range in.Selected {
 		s.ready[sc.ID] = make(chan struct{})
 	}
@@ -171,21 +162,6 @@ func (s *Session) record(res verdict.Result) {
 	defer s.mu.Unlock()
 	s.results[res.ScenarioID] = res
 	s.order = append(s.order, res)
-	p := &s.progress
-	p.Done++
-	switch res.Outcome {
-	case verdict.Pass:
-		p.Passed++
-	case verdict.Fail:
-		p.Failed++
-	case verdict.Error:
-		p.Errors++
-	case verdict.Inconclusive:
-		p.Inconclusive++
-	}
-	if res.Flaky {
-		p.Flaky++
-	}
 	if ch, ok := s.ready[res.ScenarioID]; ok {
 		close(ch)
 		delete(s.ready, res.ScenarioID)
@@ -227,13 +203,6 @@ func (s *Session) Await(ctx context.Context, id string) (verdict.Result, error) 
 	default:
 		return verdict.Result{}, fmt.Errorf("await scenario %q: %w (%s)", id, context.Cause(ctx), s.falcoState())
 	}
-}
-
-// Progress returns the counts so far.
-func (s *Session) Progress() Progress {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.progress
 }
 
 // Results returns the results so far, in the order they finished.

@@ -30,7 +30,7 @@ func samples(t testing.TB, name string) []alert.Alert {
 	path := filepath.Join("..", "..", "fixtures", "falco", name)
 	f, err := os.Open(path)
 	if err != nil {
-		t.Fatalf("open sample: %v (copy it from /work/shared/falco/samples)", err)
+		t.Fatalf("open sample: %v (fixtures/falco/README.md lists the recorded samples)", err)
 	}
 	defer f.Close()
 	as, err := alert.DecodeJSONL(f, path)

@@ -22,10 +22,11 @@ import (
 // Filled by TestTechniques before RunSpecs: Ginkgo builds the Describe
 // below only then, so the specs come from the scenario files.
 var (
-	cfg    session.Config
-	specs  []Spec
-	inputs session.Inputs
-	sess   *session.Session
+	cfg      session.Config
+	specs    []Spec
+	inputs   session.Inputs
+	sess     *session.Session
+	progress *Progress
 )
 
 // TestTechniques loads the rules and scenarios, stops at once (naming
@@ -39,10 +40,17 @@ func TestTechniques(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(root)
-	if cfg, err = session.FromEnv(os.Getenv); err != nil {
+	suiteConfig, _ := GinkgoConfiguration()
+	// A run checks the configuration, REPORT_DIR writable included, before
+	// any image or scenario (make test-rules did too; this is for users who
+	// run Ginkgo directly). A dry run writes no reports.
+	check := session.Check
+	if suiteConfig.DryRun {
+		check = session.FromEnv
+	}
+	if cfg, err = check(os.Getenv); err != nil {
 		t.Fatal(err)
 	}
-	suiteConfig, _ := GinkgoConfiguration()
 	// A dry run lists the specs without any image: it loads without the
 	// Falco image's rules (FALCO_IMAGE_RULES), warning of what only they
 	// could check. A run checks the images first, within seconds, then
@@ -93,7 +101,30 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	Expect(err).NotTo(HaveOccurred(), "Falco did not start with the candidate rules %v", cfg.Rules)
 	fmt.Fprintf(os.Stderr, "attack-replay: %d of %d scenarios selected, %d worker(s), %d attempt(s) each\n",
 		len(inputs.Selected), len(inputs.All), cfg.Workers, cfg.Repeat)
+	progress = NewProgress(os.Stderr, len(inputs.Selected))
 }, NodeTimeout(10*time.Minute))
+
+// A scenario that could not be judged (ERROR, INCONCLUSIVE) skips its spec,
+// so Ginkgo never lists it as a rule failure; this keeps the run from
+// passing all the same, naming each one. It runs before the session is
+// closed (BeforeSuite's DeferCleanup comes after AfterSuite).
+var _ = AfterSuite(func() {
+	if sess == nil {
+		return
+	}
+	if msg := Unjudged(sess.Results()); msg != "" {
+		Fail(msg)
+	}
+})
+
+// junit.xml in REPORT_DIR: Ginkgo's JUnit report with the unjudged
+// scenarios as <error>, apart from the rule failures.
+var _ = ReportAfterSuite("junit.xml", func(report Report) {
+	if cfg.ReportDir == "" || report.SuiteConfig.DryRun {
+		return
+	}
+	Expect(WriteJUnit(report, filepath.Join(cfg.ReportDir, "junit.xml"))).To(Succeed())
+})
 
 // closeSession stops the run, writes the reports and prints the table per
 // technique. When Falco did not start, BeforeSuite already failed with why.
@@ -121,9 +152,15 @@ var _ = Describe("ATT&CK techniques", func() {
 			res, err := sess.Await(ctx, sp.Scenario.ID)
 			Expect(err).NotTo(HaveOccurred())
 			AddReportEntry("verdict", string(res.Outcome))
-			p := sess.Progress()
-			fmt.Fprintf(os.Stderr, "attack-replay: [%d/%d] %s %s — %d failed, %d errors so far\n",
-				p.Done, p.Total, res.Outcome, sp.Scenario.ID, p.Failed, p.Errors)
+			progress.Report(res)
+			if !Judged(res) {
+				// Skipped, not failed: it says nothing about the rules.
+				// AfterSuite fails the run for it. The detail is printed
+				// here, as Ginkgo shows a skip's message only with -v.
+				detail := HavePassed().FailureMessage(res)
+				fmt.Fprintln(os.Stderr, detail)
+				Skip(detail)
+			}
 			Expect(res).To(HavePassed())
 		})
 	}

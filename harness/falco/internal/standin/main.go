@@ -468,7 +468,7 @@ type outputsServer struct {
 }
 
 // Sub sends what the queue holds each time the client sends a request, as
-// Falco does (FACTS.md).
+// Falco does (fixtures/falco/FACTS.md).
 func (s outputsServer) Sub(stream outputs.Service_SubServer) error {
 	for {
 		if _, err := stream.Recv(); err != nil {
