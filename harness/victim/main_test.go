@@ -48,6 +48,20 @@ func requireImage(t testing.TB) string {
 	return img
 }
 
+// requireToolsImage is requireImage for the tools image (`make victim-images` builds it).
+func requireToolsImage(t testing.TB) string {
+	t.Helper()
+	img := victim.ToolsImageFromEnv()
+	ok, err := victim.ImagePresent(testContext(t), img)
+	if err != nil {
+		t.Fatalf("check victim image: %v", err)
+	}
+	if !ok {
+		t.Fatalf("tools victim image %q is missing: run `make victim-images` or set %s", img, victim.ToolsImageEnv)
+	}
+	return img
+}
+
 // runID gives each test its own attack-replay.run label, so leak checks see only its victims.
 func runID(t testing.TB) string {
 	t.Helper()
@@ -84,7 +98,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 // that nothing with the test's run label is left on the engine.
 func startVictim(t testing.TB, opts ...testcontainers.ContainerCustomizer) *victim.Container {
 	t.Helper()
-	img := requireImage(t)
+	return startVictimOf(t, requireImage(t), opts...)
+}
+
+// startVictimOf is startVictim from another image.
+func startVictimOf(t testing.TB, img string, opts ...testcontainers.ContainerCustomizer) *victim.Container {
+	t.Helper()
 	run := runID(t)
 	all := append([]testcontainers.ContainerCustomizer{
 		victim.WithRunID(run), victim.WithLogger(testSlog(t)), quietLogger(t),
