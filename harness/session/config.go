@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/attack-replay/attack-replay/harness/falco"
+	"github.com/attack-replay/attack-replay/harness/linux"
+	"github.com/attack-replay/attack-replay/harness/runner"
 	"github.com/attack-replay/attack-replay/harness/scenario"
 	"github.com/attack-replay/attack-replay/harness/victim"
 )
@@ -19,6 +21,7 @@ const (
 	DefaultScenarios   = "scenarios/"
 	DefaultReportDir   = "reports"
 	DefaultVictimImage = victim.DefaultImage
+	DefaultToolsImage  = victim.DefaultToolsImage
 )
 
 // NoGrace as Config.Grace waits for nothing after the barrier.
@@ -31,7 +34,9 @@ type Config struct {
 	FalcoPrivileges  falco.Privileges
 	FalcoImageRules  bool // load the image's falco_rules.yaml first, for its macros and lists
 	FalcoStartup     time.Duration
+	FalcoExtraHosts  []string // /etc/hosts entries of the Falco container, "name:ip"
 	VictimImage      string
+	VictimToolsImage string // the image of victim: {image: tools}
 	VictimPrivileges victim.Privileges
 	Rules            []string // candidate rules files or directories, in load order
 	Scenarios        string
@@ -55,6 +60,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		FalcoPrivileges:  falco.PrivilegesAuto,
 		FalcoStartup:     falco.DefaultStartupTimeout,
 		VictimImage:      or(get("VICTIM_IMAGE"), DefaultVictimImage),
+		VictimToolsImage: or(get("VICTIM_TOOLS_IMAGE"), DefaultToolsImage),
 		VictimPrivileges: victim.PrivilegesAuto,
 		Rules:            splitList(or(get("RULES"), DefaultRules)),
 		Scenarios:        or(get("SCENARIOS"), DefaultScenarios),
@@ -86,6 +92,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			bad("VICTIM_PRIVILEGES", v, "want auto, privileged or default")
 		} else {
 			c.VictimPrivileges = p
+		}
+	}
+	if v := get("FALCO_EXTRA_HOSTS"); v != "" {
+		for _, h := range splitList(v) {
+			e, err := linux.ParseHostEntry(h)
+			if err != nil {
+				bad("FALCO_EXTRA_HOSTS", v, fmt.Sprintf("want a comma-separated list of %s (%v)", linux.HostEntryForm, err))
+				c.FalcoExtraHosts = nil
+				break
+			}
+			c.FalcoExtraHosts = append(c.FalcoExtraHosts, e.String())
 		}
 	}
 	if v := get("FALCO_IMAGE_RULES"); v != "" {
@@ -141,6 +158,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, fmt.Errorf("read configuration: %d malformed variable(s):\n  %s", len(errs), strings.Join(errs, "\n  "))
 	}
 	return c, nil
+}
+
+// Victims is how the run starts victims: its two images and privilege mode.
+func (c Config) Victims() runner.Victims {
+	return runner.Victims{Image: c.VictimImage, ToolsImage: c.VictimToolsImage, Privileges: c.VictimPrivileges}
 }
 
 func or(v, def string) string {
