@@ -123,10 +123,10 @@ func Start(ctx context.Context, cfg Config, in Inputs, log *slog.Logger) (*Sessi
 		Grace:          cfg.Grace,
 		BarrierTimeout: cfg.BarrierTimeout,
 		StartVictim:    runner.StartVictims(victims),
-		Hub:        fc.Hub(),
-		Drops:      fc.Drops,
-		FalcoState: s.falcoState,
-		Candidates: candidates,
+		Hub:            fc.Hub(),
+		Drops:          fc.Drops,
+		FalcoState:     s.falcoState,
+		Candidates:     candidates,
 		// Victims carry Falco's run id: one label query finds everything
 		// the run started.
 		RunID:    fc.RunID(),
