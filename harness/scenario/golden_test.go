@@ -58,7 +58,7 @@ func TestDocExampleWithRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Scenarios()) != 2 || len(set.Warnings) != 0 {
+	if len(set.Scenarios()) != 4 || len(set.Warnings) != 0 {
 		t.Errorf("%d scenarios, warnings %v", len(set.Scenarios()), set.Warnings)
 	}
 }
