@@ -34,30 +34,26 @@ func testContext(t testing.TB) context.Context {
 }
 
 // requireImage stops the test when the victim image is missing. It fails rather than skips:
-// `make test` builds the image first, so a missing image is a broken setup, not an option.
+// `make test` builds the images first, so a missing image is a broken setup, not an option.
 func requireImage(t testing.TB) string {
 	t.Helper()
-	img := victim.ImageFromEnv()
-	ok, err := victim.ImagePresent(testContext(t), img)
-	if err != nil {
-		t.Fatalf("check victim image: %v", err)
-	}
-	if !ok {
-		t.Fatalf("victim image %q is missing: run `make victim-image` (scripts/victim-image.sh) or set %s", img, victim.ImageEnv)
-	}
-	return img
+	return requireImageOf(t, victim.ImageFromEnv(), victim.ImageEnv)
 }
 
-// requireToolsImage is requireImage for the tools image (`make victim-images` builds it).
+// requireToolsImage is requireImage for the tools image.
 func requireToolsImage(t testing.TB) string {
 	t.Helper()
-	img := victim.ToolsImageFromEnv()
+	return requireImageOf(t, victim.ToolsImageFromEnv(), victim.ToolsImageEnv)
+}
+
+func requireImageOf(t testing.TB, img, env string) string {
+	t.Helper()
 	ok, err := victim.ImagePresent(testContext(t), img)
 	if err != nil {
 		t.Fatalf("check victim image: %v", err)
 	}
 	if !ok {
-		t.Fatalf("tools victim image %q is missing: run `make victim-images` or set %s", img, victim.ToolsImageEnv)
+		t.Fatalf("victim image %q is missing: run `make victim-images` (scripts/victim-image.sh) or set %s", img, env)
 	}
 	return img
 }
