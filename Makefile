@@ -36,7 +36,7 @@ label_or = $(subst $(space), || ,$(strip $(foreach x,$(subst $(comma), ,$(2)),$(
 LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQUES))))\
   $(if $(and $(TECHNIQUES),$(TACTICS)), && )$(if $(TACTICS),($(call label_or,tactic,$(TACTICS)))))
 
-.PHONY: all test test-rules test-matrix test-published validate lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
+.PHONY: all test test-rules test-matrix test-published validate rehearse lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
 
 all: lint test
 
@@ -69,6 +69,11 @@ test-published:
 ## validate: load and check every scenario and rules file (no Docker needed)
 validate:
 	$(GO) run ./cmd/attack-replay validate --rules $(RULES) --scenarios $(SCENARIOS)
+
+## rehearse: run the selected scenarios' steps in real victims without Falco (SCENARIOS, TECHNIQUES, TACTICS, RUN=id,id)
+RUN ?=
+rehearse: victim-images
+	$(GO) run ./cmd/attack-replay rehearse --scenarios $(SCENARIOS) $(if $(RUN),--run $(RUN))
 
 ## victim-image: build the victim image (offline when no registry is reachable); no-op when present
 victim-image:

@@ -41,7 +41,7 @@ type inputs struct {
 
 func (in *inputs) register(fs *flag.FlagSet) {
 	fs.Var(&in.rules, "rules", "Falco rules `file or directory`; repeat for several, loaded in the order given (default "+defaultRules+")")
-	fs.StringVar(&in.scenarios, "scenarios", defaultScenarios, "scenarios `directory` (scenarios/<tactic>/<technique>.yaml)")
+	fs.StringVar(&in.scenarios, "scenarios", defaultScenarios, "scenarios `directory` (scenarios/<tactic>/<technique>.yaml; a library such as scenarios/upstream loads on its own)")
 }
 
 // loaded is what a subcommand reads: the rules index, the scenarios checked
@@ -49,6 +49,7 @@ func (in *inputs) register(fs *flag.FlagSet) {
 type loaded struct {
 	index       *rules.Index
 	set         *scenario.Set
+	notes       []string // libraries the load left out, and how to load them
 	errors      []string
 	warnings    []string
 	rulesFailed bool // the scenarios were checked against part of the rules
@@ -82,6 +83,9 @@ func (in *inputs) load() loaded {
 		l.errors = append(l.errors, err.Error())
 	}
 	l.warnings = append(l.warnings, lines(set.Warnings)...)
+	for _, lib := range set.Skipped {
+		l.notes = append(l.notes, lib.Note())
+	}
 	return l
 }
 
@@ -110,6 +114,9 @@ func parseAndLoad(name, synopsis string, args []string, stderr io.Writer) (loade
 // report prints warnings and then problems on stderr, one per line, and
 // a count last; it returns the exit status.
 func (l loaded) report(name string, stderr io.Writer) int {
+	for _, n := range l.notes {
+		fmt.Fprintln(stderr, n)
+	}
 	for _, w := range l.warnings {
 		fmt.Fprintln(stderr, w)
 	}

@@ -39,7 +39,11 @@ func listing(l loaded) string {
 			if s.Benign {
 				kind = "benign"
 			}
-			fmt.Fprintf(&b, "  %s  %-*s  %s:%d\n", kind, idWidth, s.ID, s.File, s.Line)
+			fmt.Fprintf(&b, "  %s  %-*s  %s:%d", kind, idWidth, s.ID, s.File, s.Line)
+			if s.Skip != "" {
+				fmt.Fprintf(&b, "  SKIP: %s", s.Skip)
+			}
+			b.WriteString("\n")
 			for _, m := range s.Expect {
 				fmt.Fprintf(&b, "      expect  %-*s  %s\n", ruleWidth, m.Rule, ruleStatus(l, m.Rule))
 			}

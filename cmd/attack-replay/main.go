@@ -35,6 +35,7 @@ var commands = []command{
 	{name: "doctor", summary: "tell whether Falco will start on this host, and what to do where not", run: runDoctor},
 	{name: "matrix", summary: "set the reports of several Falco versions side by side; flag the scenarios they disagree on", run: runMatrix},
 	{name: "check-config", summary: "check the configuration of make test-rules (its environment variables, REPORT_DIR)", run: runCheckConfig},
+	{name: "rehearse", summary: "run the scenarios' steps in real victims without Falco; exit 1 when a step does not run as declared", run: runRehearse},
 }
 
 func main() {
@@ -94,7 +95,7 @@ func usage(w io.Writer) {
 	}
 	b.WriteString("\nRun attack-replay help <command> (or <command> -h) for its flags. The replay itself is\n`make test-rules`.\n\n")
 	b.WriteString("Exit status: 0 all is well; 1 problems in the files, a failed coverage gate, a regression,\n")
-	b.WriteString("a stale catalog, a failed doctor check or a differing matrix (--fail-on-diff); 2 a usage\n")
-	b.WriteString("error or input that cannot be read or written.\n")
+	b.WriteString("a stale catalog, a failed doctor check, a differing matrix (--fail-on-diff) or a step that\n")
+	b.WriteString("did not run as declared; 2 a usage error or input that cannot be read or written.\n")
 	io.WriteString(w, b.String())
 }

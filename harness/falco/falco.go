@@ -316,6 +316,7 @@ func (c *Container) launch(ctx context.Context, image string, m mounts) error {
 				a.apply(hc)
 				hc.Binds = append(hc.Binds, binds...)
 				hc.PidMode = "host"
+				hc.ExtraHosts = append(hc.ExtraHosts, s.extraHosts...)
 				hc.SecurityOpt = append(hc.SecurityOpt, "seccomp=unconfined", "apparmor=unconfined")
 				if m.hostNet {
 					hc.NetworkMode = "host"

@@ -9,6 +9,8 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
 	tclog "github.com/testcontainers/testcontainers-go/log"
+
+	"github.com/attack-replay/attack-replay/harness/linux"
 )
 
 // Privileges says how the Falco container gets the rights its driver needs.
@@ -54,6 +56,8 @@ type settings struct {
 	imageRules      bool
 	enableRules     []string
 	enableTags      []string
+	alsoEnable      []string
+	extraHosts      []string
 	engine          string
 	transport       Transport
 	grpcTCP         bool
@@ -110,6 +114,23 @@ func WithEnabledRules(names ...string) Option {
 // barrier and WithEnabledRules): every other loaded rule is disabled.
 func WithEnabledTags(tags ...string) Option {
 	return func(s *settings) { s.enableTags = append(s.enableTags, tags...) }
+}
+
+// WithAlsoEnabledRules enables the named rules too, beside what the other
+// options enable: rules outside the candidates that scenarios expect or
+// forbid, so that Falco raises them. It matters only where a rules
+// selection disables rules (WithImageRules, WithEnabledRules,
+// WithEnabledTags); without one every loaded rule runs anyway.
+func WithAlsoEnabledRules(names ...string) Option {
+	return func(s *settings) { s.alsoEnable = append(s.alsoEnable, names...) }
+}
+
+// WithExtraHosts adds /etc/hosts entries to the Falco container, "name:ip"
+// each (docker run --add-host): names Falco resolves while it loads rules,
+// such as kubernetes.default.svc.cluster.local for "Contact K8S API Server
+// From Container".
+func WithExtraHosts(hosts ...string) Option {
+	return func(s *settings) { s.extraHosts = append(s.extraHosts, hosts...) }
 }
 
 // WithEngine sets engine.kind (default modern_ebpf).
@@ -210,6 +231,11 @@ func (s *settings) validate() error {
 	}
 	if s.grpcTCP && s.transport == TransportHTTP {
 		return fmt.Errorf("gRPC over TCP asked with transport http")
+	}
+	for _, h := range s.extraHosts {
+		if _, err := linux.ParseHostEntry(h); err != nil {
+			return fmt.Errorf("extra hosts: %w (want %s)", err, linux.HostEntryForm)
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -170,8 +171,10 @@ func buildRuleSet(s settings, v Version) (ruleSet, error) {
 	if len(s.enableRules) == 0 && len(s.enableTags) == 0 {
 		names = candidateNames.names()
 	}
-	for _, name := range names {
-		rs.selection = append(rs.selection, RuleSelection{Enable: true, Rule: name})
+	for _, name := range append(slices.Clone(names), s.alsoEnable...) {
+		if sel := (RuleSelection{Enable: true, Rule: name}); !slices.Contains(rs.selection, sel) {
+			rs.selection = append(rs.selection, sel)
+		}
 	}
 	for _, tag := range s.enableTags {
 		rs.selection = append(rs.selection, RuleSelection{Enable: true, Tag: tag})

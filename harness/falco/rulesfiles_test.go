@@ -116,6 +116,18 @@ func TestBuildRuleSet(t *testing.T) {
 			selection: []RuleSelection{disableAll, barrier, {Enable: true, Rule: "Disable recovery features"}, {Enable: true, Rule: "Read shadow"}},
 		},
 		{
+			name:  "image rules and rules scenarios name: those are enabled too, once",
+			opts:  []Option{WithImageRules(true), WithRules("testdata/rules/recovery.yaml"), WithAlsoEnabledRules("Read sensitive file untrusted", "Read shadow")},
+			files: []string{ImageRulesFile, RulesDir + "/01-recovery.yaml", RulesDir + "/02-attack-replay-barrier.yaml"},
+			selection: []RuleSelection{disableAll, barrier, {Enable: true, Rule: "Disable recovery features"}, {Enable: true, Rule: "Read shadow"},
+				{Enable: true, Rule: "Read sensitive file untrusted"}},
+		},
+		{
+			name:  "no selection: every loaded rule runs, nothing to add",
+			opts:  []Option{WithRules("testdata/rules/recovery.yaml"), WithAlsoEnabledRules("Read sensitive file untrusted")},
+			files: []string{RulesDir + "/01-recovery.yaml", RulesDir + "/02-attack-replay-barrier.yaml"},
+		},
+		{
 			name:      "explicit names and tags",
 			opts:      []Option{WithRules("testdata/rules/recovery.yaml", "testdata/rules/rm_rf.yaml"), WithEnabledRules("Read shadow"), WithEnabledTags("T1490")},
 			files:     []string{RulesDir + "/01-recovery.yaml", RulesDir + "/02-rm_rf.yaml", RulesDir + "/03-attack-replay-barrier.yaml"},

@@ -168,7 +168,8 @@ func TestRunGRPCReadyThenCrash(t *testing.T) {
 
 func TestRunHTTPImageRulesAndDrops(t *testing.T) {
 	c, elapsed, err := runStandin(t, "0.44.1",
-		WithImageRules(true), WithExtraRules("testdata/rules/macros.yaml"), WithRules("testdata/rules/recovery.yaml"))
+		WithImageRules(true), WithExtraRules("testdata/rules/macros.yaml"), WithRules("testdata/rules/recovery.yaml"),
+		WithExtraHosts("kubernetes.default.svc.cluster.local:127.0.0.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,6 +180,16 @@ func TestRunHTTPImageRulesAndDrops(t *testing.T) {
 	info := inspect(t, c).Container
 	if info.HostConfig.NetworkMode != "host" {
 		t.Errorf("network mode %q, want host (the receiver is on the host's loopback)", info.HostConfig.NetworkMode)
+	}
+	// Extra hosts reach /etc/hosts on the host's network too.
+	rc, err := c.CopyFileFromContainer(context.Background(), "/etc/hosts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts, _ := io.ReadAll(rc)
+	rc.Close()
+	if !strings.Contains(string(hosts), "127.0.0.1\tkubernetes.default.svc.cluster.local") {
+		t.Errorf("/etc/hosts of the Falco container lacks the extra host:\n%s", hosts)
 	}
 	if want := []string{"-r", ImageRulesFile, "-r", RulesDir + "/01-macros.yaml", "-r", RulesDir + "/02-recovery.yaml"}; !slices.Equal(info.Config.Cmd[3:9], want) {
 		t.Errorf("cmd = %q, want the rules in load order %q", info.Config.Cmd, want)

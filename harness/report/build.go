@@ -99,6 +99,9 @@ func buildScenario(res verdict.Result, sc *scenario.Scenario) Scenario {
 		s.Description, s.File, s.Line, s.Benign = sc.Description, sc.File, sc.Line, sc.Benign
 		s.Expect = matchers(sc.Expect)
 		s.Forbid = matchers(sc.Forbid)
+		if res.Outcome == verdict.Skip {
+			s.Skip = sc.Skip
+		}
 	} else if len(res.Attempts) > 0 {
 		v := res.Attempts[0]
 		s.File, s.Line, s.Benign = v.File, v.Line, v.Benign
@@ -121,6 +124,7 @@ func buildAttempt(v verdict.Verdict) Attempt {
 		Judged:   v.Judged,
 		Drops:    v.Drops,
 		VictimID: v.VictimID,
+		Notes:    slices.Clone(v.Notes),
 		Timings: Timings{
 			Start:        utc(v.Timings.Start),
 			VictimStart:  v.Timings.VictimStart,
@@ -138,7 +142,7 @@ func buildAttempt(v verdict.Verdict) Attempt {
 		})
 	}
 	for _, f := range v.Forbidden {
-		a.Forbidden = append(a.Forbidden, ForbiddenHit{Matcher: matcher(f.Matcher), Matched: slices.Clone(f.Matched)})
+		a.Forbidden = append(a.Forbidden, ForbiddenHit{Matcher: matcher(f.Matcher), Matched: slices.Clone(f.Matched), Others: f.Others})
 	}
 	for _, n := range v.NearMisses {
 		a.NearMisses = append(a.NearMisses, NearMiss(n))
@@ -162,7 +166,8 @@ func buildAttempt(v verdict.Verdict) Attempt {
 	}
 	for _, st := range v.Steps {
 		a.Steps = append(a.Steps, Step{
-			Phase: st.Phase, Index: st.Index, Run: st.Run, User: st.User, ExitCode: st.ExitCode,
+			Phase: st.Phase, Index: st.Index, Run: st.Run, Argv: slices.Clone(st.Argv), Sleep: st.Sleep, TTY: st.TTY,
+			ExpectExit: slices.Clone(st.ExpectExit), User: st.User, ExitCode: st.ExitCode,
 			Stdout: st.Stdout, Stderr: st.Stderr, Start: utc(st.Start), Duration: st.Duration,
 			TimedOut: st.TimedOut, Err: st.Err,
 		})

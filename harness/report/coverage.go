@@ -20,6 +20,9 @@ type CoverageReport struct {
 	Percent   float64 `json:"percent"` // Exercised / CandidateRules * 100; 0 with no candidates
 	// Rules lists every candidate rule with the scenarios that name it.
 	Rules []RuleCoverage `json:"rules"`
+	// Skipped counts scenarios marked skip: they are not run, so the rules
+	// they name are not exercised by them (RuleCoverage.SkippedBy).
+	Skipped int `json:"skipped,omitempty"`
 	// Untested are techniques tagged in candidate rules that no scenario
 	// emulates (a scenario of a sub-technique covers its parent's tag).
 	Untested []UntestedTechnique `json:"untested,omitempty"`
@@ -38,6 +41,9 @@ type RuleCoverage struct {
 	Line        int      `json:"line,omitempty"`
 	ExpectedBy  []string `json:"expected_by,omitempty"`
 	ForbiddenBy []string `json:"forbidden_by,omitempty"`
+	// SkippedBy are skipped scenarios that expect or forbid the rule: they
+	// would test it, but cannot run here.
+	SkippedBy []string `json:"skipped_by,omitempty"`
 }
 
 // UntestedTechnique is a technique a candidate rule claims with no scenario.
@@ -77,11 +83,16 @@ func Coverage(rules []Rule, scenarios []*scenario.Scenario) CoverageReport {
 	for _, r := range rules {
 		exists[r.Name] = true
 	}
-	expected, forbidden := map[string][]string{}, map[string][]string{}
+	expected, forbidden, skipped := map[string][]string{}, map[string][]string{}, map[string][]string{}
 	emulated := map[attack.TechniqueID]bool{}
 	for _, sc := range scenarios {
+		// A skipped scenario still emulates its technique (it is
+		// untestable here, not untested), but exercises no rule.
 		emulated[sc.Technique] = true
 		emulated[sc.Technique.Parent()] = true
+		if sc.Skip != "" {
+			c.Skipped++
+		}
 		note := func(kind string, ms []scenario.Matcher, into map[string][]string) {
 			for _, m := range ms {
 				switch {
@@ -92,6 +103,11 @@ func Coverage(rules []Rule, scenarios []*scenario.Scenario) CoverageReport {
 					into[m.Rule] = append(into[m.Rule], sc.ID)
 				}
 			}
+		}
+		if sc.Skip != "" {
+			note("expect", sc.Expect, skipped)
+			note("forbid", sc.Forbid, skipped)
+			continue
 		}
 		note("expect", sc.Expect, expected)
 		note("forbid", sc.Forbid, forbidden)
@@ -104,7 +120,7 @@ func Coverage(rules []Rule, scenarios []*scenario.Scenario) CoverageReport {
 			continue
 		}
 		seen[r.Name] = true
-		rc := RuleCoverage{Name: r.Name, File: r.File, Line: r.Line, ExpectedBy: expected[r.Name], ForbiddenBy: forbidden[r.Name]}
+		rc := RuleCoverage{Name: r.Name, File: r.File, Line: r.Line, ExpectedBy: expected[r.Name], ForbiddenBy: forbidden[r.Name], SkippedBy: skipped[r.Name]}
 		c.Rules = append(c.Rules, rc)
 		if len(rc.ExpectedBy) > 0 {
 			c.Exercised++
@@ -192,7 +208,11 @@ func (c CoverageReport) Check(g Gate) []string {
 
 // headline is the one-sentence result.
 func (c CoverageReport) headline() string {
-	return fmt.Sprintf("%d of %d candidate rules expected by at least one scenario (%s)", c.Exercised, c.CandidateRules, percent(c.Percent))
+	h := fmt.Sprintf("%d of %d candidate rules expected by at least one scenario (%s)", c.Exercised, c.CandidateRules, percent(c.Percent))
+	if c.Skipped > 0 {
+		h += fmt.Sprintf("; %s skipped, not counted", plural(c.Skipped, "scenario"))
+	}
+	return h
 }
 
 // Text renders the coverage for a terminal, followed by the gate's failures.
@@ -302,10 +322,17 @@ func (c CoverageReport) unexercised() []RuleCoverage {
 }
 
 func forbiddenNote(r RuleCoverage) string {
-	if len(r.ForbiddenBy) == 0 {
+	var notes []string
+	if len(r.ForbiddenBy) > 0 {
+		notes = append(notes, "only forbidden, by "+strings.Join(r.ForbiddenBy, ", "))
+	}
+	if len(r.SkippedBy) > 0 {
+		notes = append(notes, "named by skipped "+strings.Join(r.SkippedBy, ", "))
+	}
+	if len(notes) == 0 {
 		return ""
 	}
-	return " (only forbidden, by " + strings.Join(r.ForbiddenBy, ", ") + ")"
+	return " (" + strings.Join(notes, "; ") + ")"
 }
 
 func location(file string, line int) string {

@@ -35,6 +35,7 @@ type detail struct {
 	NearMore      int
 	Steps         []stepLine
 	StepsMore     int
+	Notes         []string // what the victim could not be given
 }
 
 type expectLine struct {
@@ -95,8 +96,9 @@ func failureDetail(s *Scenario) detail {
 		d.Expectations = append(d.Expectations, line)
 	}
 	d.Forbidden, d.ForbiddenMore = capped(a.Forbidden, maxListed, func(f ForbiddenHit) forbidLine {
-		return forbidLine{Matcher: f.Matcher.String(), Count: len(f.Matched)}
+		return forbidLine{Matcher: f.hitString(), Count: len(f.Matched)}
 	})
+	d.Notes = a.Notes
 	d.Fired, d.FiredMore = capped(judged(a), maxListed, func(al Alert) firedLine {
 		return firedLine{Rule: al.Rule, Priority: al.Priority.String(), Step: al.Step, Output: truncate(al.Output, maxText)}
 	})
@@ -113,7 +115,7 @@ func failureDetail(s *Scenario) detail {
 		return l
 	})
 	d.Steps, d.StepsMore = capped(a.Steps, maxSteps, func(st Step) stepLine {
-		return stepLine{Phase: string(st.Phase), Index: st.Index, Run: truncate(st.Run, maxText), Exit: st.ExitCode,
+		return stepLine{Phase: string(st.Phase), Index: st.Index, Run: truncate(st.Command(), maxText), Exit: st.ExitCode,
 			Time: formatDuration(st.Duration), Note: truncate(stepNote(st), maxText)}
 	})
 	return d
@@ -143,13 +145,23 @@ func judged(a Attempt) []Alert {
 	return out
 }
 
-// notPassing are the scenarios a person must look at, in technique order.
+// notPassing are the scenarios a person must look at, in technique order:
+// those that ran and did not pass (skipped ones are listed on their own).
 func (r *Report) notPassing() []scenarioRef {
+	return r.scenariosWhere(func(s *Scenario) bool { return s.Outcome != verdict.Pass && s.Outcome != verdict.Skip })
+}
+
+// skipped are the scenarios that were not run, in technique order.
+func (r *Report) skipped() []scenarioRef {
+	return r.scenariosWhere(func(s *Scenario) bool { return s.Outcome == verdict.Skip })
+}
+
+func (r *Report) scenariosWhere(keep func(*Scenario) bool) []scenarioRef {
 	var out []scenarioRef
 	for ti := range r.Techniques {
 		t := &r.Techniques[ti]
 		for si := range t.Scenarios {
-			if t.Scenarios[si].Outcome != verdict.Pass {
+			if keep(&t.Scenarios[si]) {
 				out = append(out, scenarioRef{t, &t.Scenarios[si]})
 			}
 		}

@@ -62,12 +62,15 @@ type DiffReport struct {
 	LatencyRegressions []LatencyChange `json:"latency_regressions,omitempty"`
 	NewInconclusive    []Change        `json:"new_inconclusive,omitempty"`
 	NewFlaky           []Change        `json:"new_flaky,omitempty"`
-	NewlyPassing       []Change        `json:"newly_passing,omitempty"`
-	Added              []Change        `json:"added,omitempty"`
-	Removed            []Change        `json:"removed,omitempty"`
-	RulesAdded         []RuleChange    `json:"rules_added,omitempty"`
-	RulesRemoved       []RuleChange    `json:"rules_removed,omitempty"`
-	RulesChanged       []RuleChange    `json:"rules_changed,omitempty"`
+	// NewlySkipped ran in base and are skipped in head: coverage lost on
+	// purpose, to be reviewed, not a regression (like a removed scenario).
+	NewlySkipped []Change     `json:"newly_skipped,omitempty"`
+	NewlyPassing []Change     `json:"newly_passing,omitempty"`
+	Added        []Change     `json:"added,omitempty"`
+	Removed      []Change     `json:"removed,omitempty"`
+	RulesAdded   []RuleChange `json:"rules_added,omitempty"`
+	RulesRemoved []RuleChange `json:"rules_removed,omitempty"`
+	RulesChanged []RuleChange `json:"rules_changed,omitempty"`
 	// Notes say where the two runs differ in ways that weaken the
 	// comparison: another Falco, transport, or a run with drops.
 	Notes []string `json:"notes,omitempty"`
@@ -135,6 +138,8 @@ func Diff(base, head *Report, opts DiffOptions) DiffReport {
 			d.NewInconclusive = append(d.NewInconclusive, c)
 		case o == verdict.Pass && inBase && !was(verdict.Pass):
 			d.NewlyPassing = append(d.NewlyPassing, c)
+		case o == verdict.Skip && inBase && !was(verdict.Skip):
+			d.NewlySkipped = append(d.NewlySkipped, c)
 		}
 		if h.s.Flaky && (!inBase || !b.s.Flaky) {
 			d.NewFlaky = append(d.NewFlaky, c)
@@ -218,7 +223,7 @@ func (d *DiffReport) sort() {
 	byScenario := func(a, b Change) int {
 		return cmp.Or(cmp.Compare(a.Technique, b.Technique), cmp.Compare(a.Scenario, b.Scenario))
 	}
-	for _, cs := range []*[]Change{&d.NewlyFailing, &d.NewFalsePositives, &d.NewErrors, &d.NewInconclusive, &d.NewFlaky, &d.NewlyPassing, &d.Added, &d.Removed} {
+	for _, cs := range []*[]Change{&d.NewlyFailing, &d.NewFalsePositives, &d.NewErrors, &d.NewInconclusive, &d.NewFlaky, &d.NewlySkipped, &d.NewlyPassing, &d.Added, &d.Removed} {
 		slices.SortFunc(*cs, byScenario)
 	}
 	slices.SortFunc(d.LatencyRegressions, func(a, b LatencyChange) int {
@@ -256,6 +261,7 @@ func (d DiffReport) Summary() string {
 	state(len(d.NewlyPassing), "newly passing")
 	state(len(d.NewInconclusive), "newly inconclusive")
 	state(len(d.NewFlaky), "newly flaky")
+	state(len(d.NewlySkipped), "newly skipped")
 	for _, c := range []struct {
 		n          int
 		what, verb string
@@ -315,6 +321,7 @@ func (d DiffReport) Markdown() string {
 		})
 	changes("New inconclusive", d.NewInconclusive)
 	changes("New flaky", d.NewFlaky)
+	changes("Newly skipped: ran in base, not run in head", d.NewlySkipped)
 	changes("Newly passing", d.NewlyPassing)
 	changes("Scenarios added", d.Added)
 	changes("Scenarios removed", d.Removed)

@@ -1,7 +1,9 @@
 // Package report turns the verdicts of a run into the files a detection engineer reads: a
 // versioned report.json (the full record, which Load reads back), a report.md short enough for a
 // pull-request comment, a self-contained report.html with a sortable, filterable table, and an
-// ATT&CK Navigator layer colouring each technique by its result.
+// ATT&CK Navigator layer colouring each technique by its result. A skipped scenario (not run, with
+// its reason) is listed on its own, never counted as passed, and leaves its technique untestable
+// on the map.
 //
 // It also compares two reports (Diff, the rule-PR gate: newly failing scenarios, new false
 // positives, new errors, latency regressions, changed rules), measures how well the scenarios

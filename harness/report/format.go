@@ -2,12 +2,22 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/attack-replay/attack-replay/harness/scenario"
 )
+
+// hitString describes a forbidden hit: its matcher, or for forbid_others
+// the rule no expect names.
+func (f ForbiddenHit) hitString() string {
+	if f.Others {
+		return fmt.Sprintf("rule %q (forbid_others: no expect names it)", f.Matcher.Rule)
+	}
+	return f.Matcher.String()
+}
 
 // String describes the matcher the way a scenario author wrote it:
 // rule "Disable recovery features", priority Critical, proc.name equals "systemctl".
@@ -82,6 +92,12 @@ func stepNote(st Step) string {
 		return st.Err
 	case st.TimedOut:
 		return "timed out"
+	case st.Sleep > 0:
+		return ""
+	case len(st.ExpectExit) > 0 && !slices.Contains(st.ExpectExit, st.ExitCode):
+		return strings.TrimSuffix("expected exit "+scenario.ExitText(st.ExpectExit)+": "+lastLine(st.Stderr), ": ")
+	case len(st.ExpectExit) > 0:
+		return ""
 	case st.ExitCode == 126:
 		return "not executable: " + lastLine(st.Stderr)
 	case st.ExitCode == 127:

@@ -103,7 +103,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 				Text: strings.ToLower(strings.Join([]string{t.ID, t.Name, t.Tactic, s.ID, s.Description}, " ")),
 				P50:  formatDuration(s.Latency.P50), P95: formatDuration(s.Latency.P95),
 			}
-			if s.Outcome != verdict.Pass {
+			if s.Outcome != verdict.Pass && s.Outcome != verdict.Skip {
 				d := failureDetail(s)
 				hs.Detail = &d
 			}
@@ -115,7 +115,7 @@ func (r *Report) WriteHTML(w io.Writer) error {
 			P50:  formatDuration(t.Latency.P50), P95: formatDuration(t.Latency.P95),
 		})
 	}
-	for _, o := range []verdict.Outcome{verdict.Pass, verdict.Fail, verdict.Error, verdict.Inconclusive} {
+	for _, o := range []verdict.Outcome{verdict.Pass, verdict.Fail, verdict.Error, verdict.Inconclusive, verdict.Skip} {
 		page.Verdicts = append(page.Verdicts, verdictOption{Value: string(o), Count: counts[string(o)]})
 	}
 	page.Verdicts = append(page.Verdicts, verdictOption{Value: StatusFlaky, Count: counts[StatusFlaky]})
@@ -130,8 +130,12 @@ func (r *Report) WriteHTML(w io.Writer) error {
 
 func (r *Report) headline() string {
 	c := r.Summary.Counts
-	return fmt.Sprintf("%s in %s: %d pass, %d fail, %d error, %d inconclusive; %d flaky.",
-		plural(c.Scenarios, "scenario"), plural(r.Summary.Techniques, "technique"), c.Pass, c.Fail, c.Error, c.Inconclusive, c.Flaky)
+	skipped := ""
+	if c.Skip > 0 {
+		skipped = fmt.Sprintf(", %d skipped", c.Skip)
+	}
+	return fmt.Sprintf("%s in %s: %d pass, %d fail, %d error, %d inconclusive%s; %d flaky.",
+		plural(c.Scenarios, "scenario"), plural(r.Summary.Techniques, "technique"), c.Pass, c.Fail, c.Error, c.Inconclusive, skipped, c.Flaky)
 }
 
 // fact is one thing about the run, shown in the header of report.md and

@@ -43,14 +43,25 @@ func (r *Report) Markdown() string {
 	}
 	b.line("")
 
-	b.line("| Technique | Name | Tactic | Scenarios | Pass | Fail | Error | Inconclusive | Flaky | p50 | p95 |")
-	b.line("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|")
+	// The Skip column shows only in runs that skipped a scenario.
+	skips := r.Summary.Skip > 0
+	head, rule, more := "| Technique | Name | Tactic | Scenarios | Pass | Fail | Error | Inconclusive | Flaky | p50 | p95 |",
+		"|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|", "| | | | | | | | | | |"
+	if skips {
+		head, rule, more = strings.Replace(head, "| Flaky |", "| Skip | Flaky |", 1), rule+"--:|", more+" |"
+	}
+	b.line(head)
+	b.line(rule)
 	for i, t := range r.Techniques {
-		row := fmt.Sprintf("| %s | %s | %s | %d | %d | %d | %d | %d | %d | %s | %s |",
+		skip := ""
+		if skips {
+			skip = fmt.Sprintf(" %d |", t.Counts.Skip)
+		}
+		row := fmt.Sprintf("| %s | %s | %s | %d | %d | %d | %d | %d |%s %d | %s | %s |",
 			MarkdownText(t.ID), MarkdownText(t.Name), MarkdownText(t.Tactic), t.Counts.Scenarios, t.Counts.Pass, t.Counts.Fail,
-			t.Counts.Error, t.Counts.Inconclusive, t.Counts.Flaky, formatDuration(t.Latency.P50), formatDuration(t.Latency.P95))
+			t.Counts.Error, t.Counts.Inconclusive, skip, t.Counts.Flaky, formatDuration(t.Latency.P50), formatDuration(t.Latency.P95))
 		if !b.fits(row) {
-			b.line(fmt.Sprintf("| … %d more techniques in report.json | | | | | | | | | | |", len(r.Techniques)-i))
+			b.line(fmt.Sprintf("| … %d more techniques in report.json %s", len(r.Techniques)-i, more))
 			break
 		}
 		b.line(row)
@@ -62,20 +73,32 @@ func (r *Report) Markdown() string {
 		b.line(cov.summaryLine())
 	}
 
-	failing := r.notPassing()
-	if len(failing) == 0 {
-		return b.String()
-	}
-	b.line("")
-	b.line(fmt.Sprintf("## Not passing (%d)", len(failing)))
-	for i, ref := range failing {
-		section := scenarioMarkdown(ref.T, ref.S)
-		if !b.fits(section) {
-			b.line("")
-			b.line(fmt.Sprintf("… %d more not-passing scenarios: see report.json or report.html.", len(failing)-i))
-			break
+	if failing := r.notPassing(); len(failing) > 0 {
+		b.line("")
+		b.line(fmt.Sprintf("## Not passing (%d)", len(failing)))
+		for i, ref := range failing {
+			section := scenarioMarkdown(ref.T, ref.S)
+			if !b.fits(section) {
+				b.line("")
+				b.line(fmt.Sprintf("… %d more not-passing scenarios: see report.json or report.html.", len(failing)-i))
+				break
+			}
+			b.WriteString(section)
 		}
-		b.WriteString(section)
+	}
+	if skipped := r.skipped(); len(skipped) > 0 {
+		b.line("")
+		b.line(fmt.Sprintf("## Skipped: not run, untestable here (%d)", len(skipped)))
+		b.line("")
+		for i, ref := range skipped {
+			line := fmt.Sprintf("- %s · %s %s · %s — %s", codeSpan(ref.S.ID), MarkdownText(ref.T.ID), MarkdownText(ref.T.Name),
+				codeSpan(location(ref.S.File, ref.S.Line)), MarkdownText(truncate(ref.S.Skip, maxText)))
+			if !b.fits(line) {
+				b.line(fmt.Sprintf("- … %d more skipped scenarios: see report.json or report.html.", len(skipped)-i))
+				break
+			}
+			b.line(line)
+		}
 	}
 	return b.String()
 }
@@ -130,6 +153,10 @@ func scenarioMarkdown(t *Technique, s *Scenario) string {
 	if d.Description != "" {
 		line("")
 		line("> %s", MarkdownText(d.Description))
+	}
+	for _, n := range d.Notes {
+		line("")
+		line("Note: %s", MarkdownText(n))
 	}
 	if !d.HasAttempt {
 		return b.String()

@@ -26,12 +26,14 @@ const (
 	StatusFlaky        = "flaky"
 	StatusError        = "error"
 	StatusInconclusive = "inconclusive"
+	StatusUntestable   = "untestable"
 	StatusPassed       = "passed"
 	StatusUntested     = "untested"
 )
 
-// statusOrder ranks statuses from most to least alarming.
-var statusOrder = []string{StatusFailed, StatusFlaky, StatusError, StatusInconclusive, StatusPassed, StatusUntested}
+// statusOrder ranks statuses from most to least alarming. A skipped
+// scenario leaves its technique untestable, never green.
+var statusOrder = []string{StatusFailed, StatusFlaky, StatusError, StatusInconclusive, StatusUntestable, StatusPassed, StatusUntested}
 
 // Colours of the statuses: a red–orange–yellow–green scale for results,
 // purple for errors (the scenario, not the rule, broke) and grey for
@@ -41,6 +43,7 @@ var statusColor = map[string]string{
 	StatusFlaky:        "#f28e2b",
 	StatusError:        "#b07aa1",
 	StatusInconclusive: "#edc948",
+	StatusUntestable:   "#76b7b2",
 	StatusPassed:       "#59a14f",
 	StatusUntested:     "#bab0ac",
 }
@@ -50,6 +53,7 @@ var statusLegend = map[string]string{
 	StatusFlaky:        "flaky: attempts disagreed",
 	StatusError:        "error: a scenario could not emulate",
 	StatusInconclusive: "inconclusive: Falco dropped events",
+	StatusUntestable:   "untestable: a scenario was skipped, with its reason",
 	StatusPassed:       "passed: every scenario passed",
 	StatusUntested:     "untested: tagged in a rule, no scenario",
 }
@@ -184,6 +188,8 @@ func TechniqueStatus(t Technique) string {
 			st = StatusError
 		case s.Outcome == verdict.Inconclusive:
 			st = StatusInconclusive
+		case s.Outcome == verdict.Skip:
+			st = StatusUntestable
 		}
 		best = min(best, slices.Index(statusOrder, st))
 	}
@@ -202,6 +208,9 @@ func (r *Report) layerTechnique(t Technique) LayerTechnique {
 		v := s.Status()
 		if s.Benign {
 			v += " (benign)"
+		}
+		if s.Outcome == verdict.Skip {
+			v += ": " + truncate(s.Skip, maxText)
 		}
 		md = append(md, LayerMetadata{Name: "scenario " + s.ID, Value: v})
 		if s.Outcome != verdict.Pass {
@@ -268,8 +277,8 @@ func ruleMetadata(rules []string) []LayerMetadata {
 
 func (r *Report) layerDescription() string {
 	c := r.Summary.Counts
-	d := fmt.Sprintf("Falco rules replayed against MITRE ATT&CK scenarios: %d scenarios, %d pass, %d fail, %d error, %d inconclusive, %d flaky.",
-		c.Scenarios, c.Pass, c.Fail, c.Error, c.Inconclusive, c.Flaky)
+	d := fmt.Sprintf("Falco rules replayed against MITRE ATT&CK scenarios: %d scenarios, %d pass, %d fail, %d error, %d inconclusive, %d skipped, %d flaky.",
+		c.Scenarios, c.Pass, c.Fail, c.Error, c.Inconclusive, c.Skip, c.Flaky)
 	if warn := r.dropsWarning(); warn != "" {
 		d += " NOT TRUSTWORTHY: " + warn
 	}

@@ -91,13 +91,15 @@ type Summary struct {
 }
 
 // Counts are scenario outcomes. Flaky counts scenarios whose attempts
-// disagreed; each of them is also counted under its worst outcome.
+// disagreed; each of them is also counted under its worst outcome. Skip
+// counts scenarios that were not run (skip: "<reason>"): never passed.
 type Counts struct {
 	Scenarios    int `json:"scenarios"`
 	Pass         int `json:"pass"`
 	Fail         int `json:"fail"`
 	Error        int `json:"error"`
 	Inconclusive int `json:"inconclusive"`
+	Skip         int `json:"skip"`
 	Flaky        int `json:"flaky"`
 }
 
@@ -112,6 +114,8 @@ func (c *Counts) add(o verdict.Outcome, flaky bool) {
 		c.Error++
 	case verdict.Inconclusive:
 		c.Inconclusive++
+	case verdict.Skip:
+		c.Skip++
 	}
 	if flaky {
 		c.Flaky++
@@ -147,10 +151,12 @@ type Scenario struct {
 	Outcome     verdict.Outcome `json:"outcome"`
 	Flaky       bool            `json:"flaky,omitempty"`
 	Reason      string          `json:"reason,omitempty"` // of the first attempt with Outcome
-	Latency     Latency         `json:"latency"`
-	Expect      []Matcher       `json:"expect,omitempty"` // as the scenario file says
-	Forbid      []Matcher       `json:"forbid,omitempty"`
-	Attempts    []Attempt       `json:"attempts"`
+	// Skip is why a skipped scenario was not run (its skip: reason).
+	Skip     string    `json:"skip,omitempty"`
+	Latency  Latency   `json:"latency"`
+	Expect   []Matcher `json:"expect,omitempty"` // as the scenario file says
+	Forbid   []Matcher `json:"forbid,omitempty"`
+	Attempts []Attempt `json:"attempts"`
 }
 
 // Status is what a person is told first: "flaky" for a scenario whose
@@ -190,6 +196,9 @@ type Attempt struct {
 	Timings   Timings        `json:"timings"`
 	Drops     int64          `json:"drops,omitempty"`
 	VictimID  string         `json:"victim_id,omitempty"`
+	// Notes say what the victim could not be given (a refused privileged
+	// victim run with the widest capability set instead).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Matcher is an expect or forbid entry of a scenario.
@@ -229,6 +238,9 @@ type Expectation struct {
 type ForbiddenHit struct {
 	Matcher Matcher `json:"matcher"`
 	Matched []int   `json:"matched"` // indexes into Attempt.Alerts
+	// Others marks a candidate rule no expect names, forbidden by the
+	// scenario's forbid_others.
+	Others bool `json:"others,omitempty"`
 }
 
 // NearMiss is an alert of an expected rule that differed in one criterion.
@@ -259,20 +271,28 @@ type Alert struct {
 	ByID       bool              `json:"by_id,omitempty"`
 }
 
-// Step is what one exec did.
+// Step is what one step did: an exec (run: a shell command, argv: no
+// shell) or a sleep.
 type Step struct {
-	Phase    alert.Phase   `json:"phase"`
-	Index    int           `json:"index"`
-	Run      string        `json:"run"`
-	User     string        `json:"user,omitempty"`
-	ExitCode int           `json:"exit_code"`
-	Stdout   string        `json:"stdout,omitempty"`
-	Stderr   string        `json:"stderr,omitempty"`
-	Start    time.Time     `json:"start"`
-	Duration time.Duration `json:"duration_ns"`
-	TimedOut bool          `json:"timed_out,omitempty"`
-	Err      string        `json:"error,omitempty"`
+	Phase      alert.Phase   `json:"phase"`
+	Index      int           `json:"index"`
+	Run        string        `json:"run"`
+	Argv       []string      `json:"argv,omitempty"`
+	Sleep      time.Duration `json:"sleep_ns,omitempty"`
+	TTY        bool          `json:"tty,omitempty"`
+	ExpectExit []int         `json:"expect_exit,omitempty"` // the exit statuses the scenario declares
+	User       string        `json:"user,omitempty"`
+	ExitCode   int           `json:"exit_code"`
+	Stdout     string        `json:"stdout,omitempty"`
+	Stderr     string        `json:"stderr,omitempty"`
+	Start      time.Time     `json:"start"`
+	Duration   time.Duration `json:"duration_ns"`
+	TimedOut   bool          `json:"timed_out,omitempty"`
+	Err        string        `json:"error,omitempty"`
 }
+
+// Command names what the step ran, as the scenario file wrote it.
+func (s Step) Command() string { return scenario.CommandText(s.Run, s.Argv, s.Sleep) }
 
 // AlertLatency is the latency of one matched expected alert.
 type AlertLatency struct {

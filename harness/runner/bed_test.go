@@ -117,7 +117,7 @@ func config(t testing.TB, f *runnertest.Falco) runner.Config {
 		Workers:        2,
 		Grace:          -1, // the barrier alone must make the verdict right
 		BarrierTimeout: 10 * time.Second,
-		StartVictim:    f.Wrap(runner.StartVictims(image, testcontainers.WithLogger(log.TestLogger(t)))),
+		StartVictim:    f.Wrap(runner.StartVictims(runner.Victims{Image: image, Options: []testcontainers.ContainerCustomizer{testcontainers.WithLogger(log.TestLogger(t))}})),
 		Hub:            f.Hub(),
 		Drops:          f.Drops,
 		FalcoState:     f.State,

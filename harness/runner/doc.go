@@ -5,10 +5,17 @@
 // every alert of the execs before it, because Falco handles events in order. Alerts that arrive
 // later (cleanup, stragglers) are listed in the verdict, never judged.
 //
-// An attempt that ends in an error (a step exiting 126/127, a timeout, a failed setup) stops at
-// once, without barrier or cleanup: its victim is thrown away anyway. A must_succeed step that
-// fails stops the remaining steps, but the barrier and verdict still run, so the scenario fails
-// on what it raised rather than erroring on steps whose precondition is missing.
+// A step is a shell command (/bin/sh -c), an argv exec'd without a shell (its parent is the
+// container runtime), with a terminal when it asks, or a sleep (no exec). Each scenario's victim
+// is started in the shape it asks for (StartVictims: image alias, capabilities, privileges,
+// /etc/hosts, read-only root, network); what the engine cannot give is an error, a refused
+// privileged victim a note in the verdict. An attempt that ends in an error (a step that did not
+// end the way the scenario declares: another exit status than its exit: lists, 126/127 without
+// one, a timeout, a failed setup) stops at once, without barrier or cleanup: its victim is thrown
+// away anyway. A skipped scenario is not run at all: its result is a skip verdict.
+//
+// Rehearse runs the same attempts without Falco (no hub, no barrier): the verdict says only
+// whether every step ran as declared, for scenario authors where no Falco exists.
 //
 // Victims are removed off the worker's path: once an attempt is judged, its worker starts the
 // next one while the engine removes the old victim (at most Workers removals pending). Run

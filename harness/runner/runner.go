@@ -61,7 +61,8 @@ const (
 	outputTail = 4 << 10
 )
 
-// Config says how to run scenarios. StartVictim and Hub are required.
+// Config says how to run scenarios. StartVictim is required, and Hub unless
+// Rehearse.
 type Config struct {
 	Workers int // attempts run at once; default runtime.NumCPU()
 	Repeat  int // attempts per scenario (--repeat); default 1
@@ -74,6 +75,11 @@ type Config struct {
 	BarrierTimeout time.Duration
 	StartVictim    StartFunc
 	Hub            Hub
+	// Rehearse runs every attempt without Falco (attack-replay rehearse):
+	// setup, steps and cleanup in a real victim of the scenario's shape, no
+	// alerts tracked, no barrier. The verdict judges the steps only: Pass
+	// when each ran as the scenario declares, else Error naming the step.
+	Rehearse bool
 	// Drops returns the syscall events Falco has dropped so far (a counter);
 	// nil when unknown. An attempt with drops during its steps is
 	// inconclusive where a missing alert would decide.
@@ -138,8 +144,8 @@ func New(cfg Config) *Runner {
 // panic, a callback's panic) are returned as errors too, after every
 // scenario ran.
 func (r *Runner) Run(ctx context.Context, scenarios []*scenario.Scenario) ([]verdict.Result, error) {
-	if r.cfg.StartVictim == nil || r.cfg.Hub == nil {
-		return nil, errors.New("run scenarios: the runner needs Config.StartVictim and Config.Hub")
+	if r.cfg.StartVictim == nil || (r.cfg.Hub == nil && !r.cfg.Rehearse) {
+		return nil, errors.New("run scenarios: the runner needs Config.StartVictim and, unless it rehearses, Config.Hub")
 	}
 	if strings.ContainsAny(r.cfg.RunID, "/ \t\n") {
 		return nil, fmt.Errorf("run scenarios: run id %q contains \"/\" or spaces (tokens are run/phase/step)", r.cfg.RunID)
@@ -154,6 +160,16 @@ func (r *Runner) Run(ctx context.Context, scenarios []*scenario.Scenario) ([]ver
 		st.attempts[i] = make([]verdict.Verdict, r.cfg.Repeat)
 	}
 
+	// A skipped scenario is not run at all: its verdict says why.
+	runnable := 0
+	for i, sc := range scenarios {
+		if sc.Skip != "" {
+			st.skip(i, verdict.Judge(verdict.Input{Scenario: sc, Attempt: 1, Candidates: r.cfg.Candidates}))
+		} else {
+			runnable++
+		}
+	}
+
 	type job struct {
 		index, attempt int
 	}
@@ -163,7 +179,7 @@ func (r *Runner) Run(ctx context.Context, scenarios []*scenario.Scenario) ([]ver
 	// the worker starts the next attempt while the engine removes it. The
 	// semaphore keeps at most Workers removals pending.
 	removing := make(chan struct{}, r.cfg.Workers)
-	for range min(r.cfg.Workers, len(scenarios)*r.cfg.Repeat) {
+	for range min(r.cfg.Workers, runnable*r.cfg.Repeat) {
 		workers.Go(func() {
 			for j := range jobs {
 				// The feeder may hand out a job in the same instant ctx
@@ -183,7 +199,10 @@ func (r *Runner) Run(ctx context.Context, scenarios []*scenario.Scenario) ([]ver
 		})
 	}
 feed:
-	for i := range scenarios {
+	for i, sc := range scenarios {
+		if sc.Skip != "" {
+			continue
+		}
 		for n := 1; n <= r.cfg.Repeat; n++ {
 			select {
 			case jobs <- job{i, n}:
@@ -241,6 +260,21 @@ func (s *runState) finish(i int, v verdict.Verdict, problem error) {
 	}
 }
 
+// skip records the single verdict of a skipped scenario as its result.
+func (s *runState) skip(i int, v verdict.Verdict) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts[i] = []verdict.Verdict{v}
+	s.done[i] = s.cfg.Repeat
+	if s.cfg.OnAttempt != nil {
+		s.call("OnAttempt", v.ScenarioID, func() { s.cfg.OnAttempt(v) })
+	}
+	if s.cfg.OnResult != nil {
+		res := verdict.Summarise(s.attempts[i])
+		s.call("OnResult", v.ScenarioID, func() { s.cfg.OnResult(res) })
+	}
+}
+
 // call runs a callback; its panic becomes a problem of the run instead of
 // killing the process with victims still running in other workers.
 func (s *runState) call(name, id string, f func()) {
@@ -266,6 +300,7 @@ type attempt struct {
 	drops    int64
 	err      error // why the attempt could not complete
 	barriers int
+	notes    []string // what the victim could not be given
 }
 
 // do runs the attempt up to its verdict and cleanup, and returns the verdict
@@ -291,9 +326,11 @@ func (a *attempt) do(ctx context.Context) (v verdict.Verdict, problem error) {
 	if !a.start(actx, ctx) {
 		return a.judge(), nil
 	}
+	// A rehearsal has no Falco: no alerts to wait for.
+	falco := !a.cfg.Rehearse
 	t := time.Now()
 	ok := a.phase(actx, ctx, alert.PhaseSetup, a.sc.Setup)
-	if ok && len(a.sc.Setup) > 0 {
+	if ok && falco && len(a.sc.Setup) > 0 {
 		// Setup's alerts must all be in before the phase changes, so that
 		// an alert of a setup daemon is not taken for one of the steps.
 		ok = a.barrier(actx, ctx)
@@ -303,12 +340,12 @@ func (a *attempt) do(ctx context.Context) (v verdict.Verdict, problem error) {
 		return a.judge(), nil
 	}
 
-	a.rec.SetPhase(alert.PhaseSteps)
+	a.setPhase(alert.PhaseSteps)
 	drops0 := a.cfg.Drops()
 	t = time.Now()
 	ok = a.phase(actx, ctx, alert.PhaseSteps, a.sc.Steps)
 	a.timings.Steps = time.Since(t)
-	if ok {
+	if ok && falco {
 		t = time.Now()
 		ok = a.barrier(actx, ctx) && a.grace(actx, ctx)
 		a.timings.Barrier = time.Since(t)
@@ -319,7 +356,7 @@ func (a *attempt) do(ctx context.Context) (v verdict.Verdict, problem error) {
 		return v, nil
 	}
 
-	a.rec.SetPhase(alert.PhaseCleanup)
+	a.setPhase(alert.PhaseCleanup)
 	t = time.Now()
 	n := len(a.steps)
 	a.phase(actx, ctx, alert.PhaseCleanup, a.sc.Cleanup)
@@ -328,18 +365,28 @@ func (a *attempt) do(ctx context.Context) (v verdict.Verdict, problem error) {
 	// Alerts that came after the verdict (cleanup, stragglers) are listed,
 	// never judged: the recorder only appends, so the verdict's alerts are
 	// a prefix of what it holds now.
-	if all := a.rec.Alerts(); len(all) > len(v.Alerts) {
-		v.Alerts = append(v.Alerts, all[len(v.Alerts):]...)
+	if a.rec != nil {
+		if all := a.rec.Alerts(); len(all) > len(v.Alerts) {
+			v.Alerts = append(v.Alerts, all[len(v.Alerts):]...)
+		}
 	}
 	return v, nil
+}
+
+func (a *attempt) setPhase(p alert.Phase) {
+	if a.rec != nil {
+		a.rec.SetPhase(p)
+	}
 }
 
 // start starts the victim and tracks its alerts. A hub that already failed
 // (Falco died) fails the attempt before any container is started.
 func (a *attempt) start(actx, ctx context.Context) bool {
-	if err := a.cfg.Hub.Err(); err != nil {
-		a.err = errors.New("falco died before the scenario started: " + a.died(err))
-		return false
+	if a.cfg.Hub != nil && !a.cfg.Rehearse {
+		if err := a.cfg.Hub.Err(); err != nil {
+			a.err = errors.New("falco died before the scenario started: " + a.died(err))
+			return false
+		}
 	}
 	t := time.Now()
 	vic, err := a.cfg.StartVictim(actx, a.sc, a.cfg.RunID)
@@ -352,54 +399,70 @@ func (a *attempt) start(actx, ctx context.Context) bool {
 		a.err = fmt.Errorf("start victim: %w", err)
 		return false
 	}
-	a.rec = a.cfg.Hub.Track(vic.ID(), a.run)
+	if n, ok := vic.(Noter); ok {
+		a.notes = n.Notes()
+	}
+	if !a.cfg.Rehearse {
+		a.rec = a.cfg.Hub.Track(vic.ID(), a.run)
+	}
 	return true
 }
 
 // phase runs the steps of one phase in order. It reports whether the attempt
-// can go on to its barrier: false after a step that makes the attempt an
-// error (setup failure, exit 126/127, timeout, exec failure) or when the
-// context ended. A must_succeed step that failed stops the steps but not the
-// barrier: the scenario fails on what its earlier steps raised, instead of
-// later steps erroring because their precondition is missing.
+// can go on: false after a setup step or step that did not run as the
+// scenario declares (verdict.StepError: an exec failure, a timeout, another
+// exit status than its exit: lists, 126/127 with none), which makes the
+// attempt an error, or when the context ended. Cleanup steps all run, their
+// failures reported, never judged.
 func (a *attempt) phase(actx, ctx context.Context, p alert.Phase, steps []scenario.Step) bool {
 	for i, step := range steps {
 		if a.ended(actx, ctx, "before "+stepLabel(p, i+1)) {
 			return false
 		}
-		user := step.User
-		if user == "" && p == alert.PhaseSteps {
-			user = a.sc.User
+		sr := verdict.StepResult{Phase: p, Index: i + 1, Run: step.Run, Argv: step.Exec, Sleep: step.Sleep, TTY: step.TTY, ExpectExit: step.Exit}
+		if step.IsSleep() {
+			sr = a.sleep(actx, sr)
+		} else {
+			sr.User = step.User
+			if sr.User == "" && p == alert.PhaseSteps {
+				sr.User = a.sc.User
+			}
+			if sr.User == "" {
+				sr.User = "root"
+			}
+			timeout := step.Timeout
+			if timeout <= 0 {
+				timeout = scenario.DefaultStepTimeout
+			}
+			cmd := step.Exec
+			if len(cmd) == 0 {
+				cmd = []string{"/bin/sh", "-c", step.Run}
+			}
+			tok := alert.Token{Run: a.run, Phase: p, Step: i + 1}
+			sr = a.exec(actx, sr, victim.ExecRequest{Cmd: cmd, User: sr.User, Env: a.env(tok), Workdir: a.sc.Workdir, Timeout: timeout, TTY: step.TTY})
 		}
-		if user == "" {
-			user = "root"
-		}
-		timeout := step.Timeout
-		if timeout <= 0 {
-			timeout = scenario.DefaultStepTimeout
-		}
-		tok := alert.Token{Run: a.run, Phase: p, Step: i + 1}
-		sr := a.exec(actx, verdict.StepResult{Phase: p, Index: i + 1, Run: step.Run, User: user},
-			victim.ExecRequest{Cmd: []string{"/bin/sh", "-c", step.Run}, User: user, Env: a.env(tok), Workdir: a.sc.Workdir, Timeout: timeout})
 		a.steps = append(a.steps, sr)
 		if a.ended(actx, ctx, "during "+stepLabel(p, i+1)) {
 			return false
 		}
-		switch {
-		case p == alert.PhaseCleanup:
-			// Cleanup failures are reported, never judged; the rest of
-			// the cleanup still runs.
-		case sr.Err != "" || sr.TimedOut:
+		if verdict.StepError(a.sc, sr) != "" {
 			return false
-		case p == alert.PhaseSetup && sr.ExitCode != 0:
-			return false
-		case sr.ExitCode == 126 || sr.ExitCode == 127:
-			return false
-		case step.MustSucceed && sr.ExitCode != 0:
-			return true
 		}
 	}
 	return true
+}
+
+// sleep waits a sleep step's time, or until the context ends.
+func (a *attempt) sleep(ctx context.Context, sr verdict.StepResult) verdict.StepResult {
+	sr.Start = time.Now()
+	t := time.NewTimer(sr.Sleep)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	sr.Duration = time.Since(sr.Start)
+	return sr
 }
 
 // stepLabel names a step the way verdict reasons do: "step 2", "setup step 1".
@@ -552,6 +615,8 @@ func (a *attempt) judge() verdict.Verdict {
 		Timings:    a.timings,
 		VictimID:   id,
 		Err:        a.err,
+		Rehearsal:  a.cfg.Rehearse,
+		Notes:      a.notes,
 	})
 }
 

@@ -70,7 +70,7 @@ func TestOutcomes(t *testing.T) {
 	missing.Expect = []scenario.Matcher{expectRule(seedRule)}
 
 	mustSucceed := scn("must-succeed", "rm -rf /tmp/x", "exit 3", "rm -rf /tmp/x")
-	mustSucceed.Steps[1].MustSucceed = true
+	mustSucceed.Steps[1].Exit = []int{0}
 	mustSucceed.Expect = []scenario.Matcher{expectRule(seedRule)}
 
 	badSetup := scn("setup-fails", "rm -rf /tmp/x")
@@ -153,8 +153,8 @@ func TestOutcomes(t *testing.T) {
 		t.Errorf("reason %q", v.Reason)
 	}
 
-	v = only(t, res["must-succeed"], verdict.Fail)
-	if len(v.Steps) != 2 || !strings.Contains(v.Reason, `step 2 "exit 3" must succeed but exited 3`) {
+	v = only(t, res["must-succeed"], verdict.Error)
+	if len(v.Steps) != 2 || v.Reason != `step 2 "exit 3" exited 3, expected 0` {
 		t.Errorf("must_succeed: %d steps run (want 2: the failed step stops the rest), reason %q", len(v.Steps), v.Reason)
 	}
 
@@ -321,7 +321,7 @@ func TestBarrierErrors(t *testing.T) {
 	t.Run("victim cannot start", func(t *testing.T) {
 		f := newFalco(t)
 		cfg := config(t, f)
-		cfg.StartVictim = runner.StartVictims("attack-replay/victim:no-such-tag")
+		cfg.StartVictim = runner.StartVictims(runner.Victims{Image: "attack-replay/victim:no-such-tag"})
 		s := scn("no-image", "true")
 		s.Expect = []scenario.Matcher{expectRule(seedRule)}
 		v := only(t, run(t, cfg, s)["no-image"], verdict.Error)

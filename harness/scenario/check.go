@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -36,15 +37,27 @@ func (d *decoder) checkScenario(s *Scenario, n *yaml.Node, has map[string]*yaml.
 		if _, wrote := has["expect"]; !wrote || isEmptyList(has["expect"]) {
 			d.errorf(n, "add expect: with the rule that must fire, or set benign: true for a false-positive check", "scenario expects no alert")
 		}
-	case s.Benign && len(s.Forbid) == 0:
+	case s.Benign && len(s.Forbid) == 0 && !s.ForbidOthers:
 		if _, wrote := has["forbid"]; !wrote || isEmptyList(has["forbid"]) {
-			d.errorf(n, `add forbid: with the rules that must stay quiet, or rule: "*" for all of them`, "benign scenario forbids nothing")
+			d.errorf(n, `add forbid: with the rules that must stay quiet, rule: "*" for all of them, or forbid_others: true`, "benign scenario forbids nothing")
 		}
 	}
 	d.checkStepTimeouts(s, s.Setup)
 	d.checkStepTimeouts(s, s.Steps)
 	d.checkStepTimeouts(s, s.Cleanup)
+	d.checkSleeps(s)
 	d.checkConflicts(s)
+	if s.ForbidOthers {
+		saved := d.where
+		for _, e := range s.Expect {
+			if e.Rule == AnyRule {
+				d.where = d.label(e.Line, e.Column)
+				d.warnf(&yaml.Node{Line: e.Line, Column: e.Column}, "name the rules that must fire, so forbid_others forbids the rest",
+					`expect rule "*" names every candidate rule, so forbid_others forbids none`)
+			}
+		}
+		d.where = saved
+	}
 	if d.rules != nil {
 		saved := d.where
 		for _, m := range s.Expect {
@@ -66,13 +79,33 @@ func isEmptyList(n *yaml.Node) bool {
 func (d *decoder) checkStepTimeouts(s *Scenario, steps []Step) {
 	saved := d.where
 	for _, st := range steps {
-		if st.Timeout > s.Timeout {
+		if !st.IsSleep() && st.Timeout > s.Timeout {
 			d.where = d.label(st.Line, st.Column)
 			d.errorf(&yaml.Node{Line: st.Line, Column: st.Column}, "raise the scenario's timeout or shorten the step's",
 				"step timeout %s is longer than the scenario timeout %s", st.Timeout, s.Timeout)
 		}
 	}
 	d.where = saved
+}
+
+// checkSleeps holds the scenario's sleeps, over every phase, within its
+// timeout: the waits alone must not use it up.
+func (d *decoder) checkSleeps(s *Scenario) {
+	saved := d.where
+	defer func() { d.where = saved }()
+	var total time.Duration
+	for _, st := range slices.Concat(s.Setup, s.Steps, s.Cleanup) {
+		if !st.IsSleep() {
+			continue
+		}
+		total += st.Sleep
+		if total >= s.Timeout {
+			d.where = d.label(st.Line, st.Column)
+			d.errorf(&yaml.Node{Line: st.Line, Column: st.Column}, "raise the scenario's timeout or sleep less",
+				"the scenario's sleeps add up to %s by this one, not less than the scenario timeout %s", total, s.Timeout)
+			return
+		}
+	}
 }
 
 // checkConflicts finds forbid matchers that rule out an expected alert

@@ -9,6 +9,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -20,8 +21,10 @@ import (
 // Keys of each mapping, in the order hints list them (docs/scenario-format.md).
 var (
 	fileKeys      = []string{"technique", "tactic", "name", "scenarios"}
-	scenarioKeys  = []string{"id", "description", "benign", "user", "env", "workdir", "timeout", "setup", "steps", "cleanup", "expect", "forbid"}
-	stepKeys      = []string{"run", "timeout", "must_succeed", "user"}
+	scenarioKeys  = []string{"id", "description", "skip", "benign", "victim", "user", "env", "workdir", "timeout", "setup", "steps", "cleanup", "expect", "forbid", "forbid_others"}
+	stepKeys      = []string{"run", "exec", "sleep", "tty", "exit", "timeout", "must_succeed", "user"}
+	victimKeys    = []string{"image", "capabilities", "privileged", "extra_hosts", "read_only", "network"}
+	capKeys       = []string{"add", "drop"}
 	matcherKeys   = []string{"rule", "priority", "output", "fields", "tags", "min", "max"}
 	textMatchKeys = []string{"equals", "contains", "regex"}
 )
@@ -305,6 +308,19 @@ func (d *decoder) scenarioNode(f *File, index int, n *yaml.Node) *Scenario {
 			d.readID(s, p.val)
 		case "description":
 			s.Description, _ = d.str(p.val, "description", "describe what the scenario does, or drop the key")
+		case "skip":
+			const hint = `give the reason it cannot run here, like "needs Kubernetes", or drop the key`
+			if why, ok := d.str(p.val, "skip", hint); ok {
+				if strings.TrimSpace(why) == "" {
+					d.errorf(p.val, hint, "skip is empty")
+				} else {
+					s.Skip = strings.TrimSpace(why)
+				}
+			}
+		case "victim":
+			s.Victim = d.victim(p.key, p.val)
+		case "forbid_others":
+			s.ForbidOthers, _ = d.boolean(p.val, "forbid_others")
 		case "benign":
 			var ok bool
 			if s.Benign, ok = d.boolean(p.val, "benign"); !ok {
@@ -425,8 +441,8 @@ func (d *decoder) env(n *yaml.Node) map[string]string {
 }
 
 // steps reads setup, steps or cleanup: a list of commands, each a plain
-// string or a {run, timeout, must_succeed, user} mapping. "steps is empty"
-// is reported by the caller.
+// string or a step mapping (run, exec or sleep, and its options). "steps is
+// empty" is reported by the caller.
 func (d *decoder) steps(n *yaml.Node, key, label string) []Step {
 	return decodeList(d, n, key, label, "write a list: - command, or - run: command", func(c *yaml.Node) (Step, bool) {
 		return d.step(c, key)
@@ -457,8 +473,11 @@ func decodeList[T any](d *decoder, n *yaml.Node, key, label, hint string, item f
 	return out
 }
 
+// stepKinds are the keys that say what a step does; a step has exactly one.
+var stepKinds = []string{"run", "exec", "sleep"}
+
 func (d *decoder) step(n *yaml.Node, phase string) (Step, bool) {
-	st := Step{Line: n.Line, Column: n.Column, Timeout: DefaultStepTimeout, MustSucceed: phase == "setup"}
+	st := Step{Line: n.Line, Column: n.Column, Timeout: DefaultStepTimeout}
 	const runHint = "give the shell command to run"
 	if n.Kind == yaml.ScalarNode {
 		run, ok := d.str(n, "command", runHint)
@@ -473,11 +492,23 @@ func (d *decoder) step(n *yaml.Node, phase string) (Step, bool) {
 	if !ok {
 		return st, false
 	}
-	hasRun := false
-	for _, p := range pairs {
+	var kind *pair
+	var options []pair // keys that only a run or exec step takes
+	var exitKey, mustKey *yaml.Node
+	mustSucceed := false
+	for i, p := range pairs {
+		if slices.Contains(stepKinds, p.name()) {
+			if kind != nil {
+				d.errorf(p.key, "split it into two steps", "a step does one thing: it has both %s and %s", kind.name(), p.name())
+				ok = false
+				continue
+			}
+			kind = &pairs[i]
+		} else {
+			options = append(options, p)
+		}
 		switch p.name() {
 		case "run":
-			hasRun = true
 			if run, good := d.str(p.val, "run", runHint); good {
 				if strings.TrimSpace(run) == "" {
 					d.errorf(p.val, runHint, "run is empty")
@@ -487,11 +518,27 @@ func (d *decoder) step(n *yaml.Node, phase string) (Step, bool) {
 			} else {
 				ok = false
 			}
+		case "exec":
+			argv, good := d.argv(p.val)
+			st.Exec, ok = argv, ok && good
+		case "sleep":
+			v, good := d.sleep(p.val)
+			st.Sleep, ok = v, ok && good
+		case "tty":
+			st.TTY, _ = d.boolean(p.val, "tty")
+		case "exit":
+			exitKey = p.key
+			if phase == "cleanup" {
+				d.errorf(p.key, "drop exit: cleanup failures are reported, never judged", "exit has no effect in cleanup")
+				continue
+			}
+			st.Exit, _ = d.exitCodes(p.val)
 		case "timeout":
 			if v, good := d.duration(p.val, "timeout"); good {
 				st.Timeout = v
 			}
 		case "must_succeed":
+			mustKey = p.key
 			v, good := d.boolean(p.val, "must_succeed")
 			switch {
 			case !good:
@@ -500,17 +547,119 @@ func (d *decoder) step(n *yaml.Node, phase string) (Step, bool) {
 			case phase == "cleanup":
 				d.errorf(p.key, "drop must_succeed: cleanup failures are reported, never judged", "must_succeed has no effect in cleanup")
 			default:
-				st.MustSucceed = v
+				mustSucceed = v
 			}
 		case "user":
 			st.User, _ = d.user(p.val, "user")
 		}
 	}
-	if !hasRun {
-		d.errorf(n, runHint+" in run:", "missing key \"run\"")
+	if kind == nil {
+		d.errorf(n, "give a shell command in run:, an argv in exec: [program, args...], or a wait in sleep: 5s", `missing key "run", "exec" or "sleep"`)
 		return st, false
 	}
+	if kind.name() == "sleep" {
+		for _, o := range options {
+			d.errorf(o.key, "drop it: a sleep step only waits, it runs nothing", "%s has no effect on a sleep step", o.name())
+		}
+		st.Timeout = 0
+	}
+	if exitKey != nil && mustKey != nil {
+		d.errorf(mustKey, "keep exit: must_succeed: true is short for exit: 0", "must_succeed and exit both say how the step must end")
+	} else if mustSucceed {
+		st.Exit = []int{0}
+	}
 	return st, ok
+}
+
+// argv reads an exec step's argument vector: a list of non-empty values.
+func (d *decoder) argv(n *yaml.Node) ([]string, bool) {
+	const hint = "write exec: [program, arg, ...], or use run: for a shell command"
+	if n.Kind != yaml.SequenceNode {
+		if isNull(n) {
+			d.errorf(n, hint, "exec is empty")
+		} else {
+			d.errorf(n, hint, "exec must be a list (the argv), not %s", describe(n))
+		}
+		return nil, false
+	}
+	if len(n.Content) == 0 {
+		d.errorf(n, hint, "exec is empty")
+		return nil, false
+	}
+	argv := make([]string, 0, len(n.Content))
+	ok := true
+	for i, c := range n.Content {
+		c = deref(c)
+		what := fmt.Sprintf("exec argument %d", i+1)
+		a, good := d.str(c, what, `give a value; quote it like "" only when the program takes an empty argument`)
+		switch {
+		case !good:
+			ok = false
+		case i == 0 && strings.TrimSpace(a) == "":
+			d.errorf(c, "name the program to run first", "exec program is empty")
+			ok = false
+		}
+		argv = append(argv, a)
+	}
+	return argv, ok
+}
+
+// sleep reads a sleep step's wait: a duration between MinSleep and MaxSleep.
+func (d *decoder) sleep(n *yaml.Node) (time.Duration, bool) {
+	v, ok := d.duration(n, "sleep")
+	if !ok {
+		return 0, false
+	}
+	if v < MinSleep || v > MaxSleep {
+		d.errorf(n, fmt.Sprintf("sleep between %s and %s", MinSleep, MaxSleep), "sleep %s is out of range", v)
+		return 0, false
+	}
+	return v, true
+}
+
+// exitCodes reads exit: one status or a non-empty list of distinct ones,
+// each 0 to 255.
+func (d *decoder) exitCodes(n *yaml.Node) ([]int, bool) {
+	const hint = "write an exit status 0 to 255, or a list like [0, 1]"
+	one := func(c *yaml.Node) (int, bool) {
+		var v int
+		if c.Kind != yaml.ScalarNode || c.Tag != "!!int" || c.Decode(&v) != nil {
+			d.errorf(c, hint, "exit status must be a whole number, not %s", describe(c))
+			return 0, false
+		}
+		if v < 0 || v > 255 {
+			d.errorf(c, hint, "exit status %d is out of range", v)
+			return 0, false
+		}
+		return v, true
+	}
+	if n.Kind != yaml.SequenceNode {
+		v, ok := one(n)
+		if !ok {
+			return nil, false
+		}
+		return []int{v}, true
+	}
+	if len(n.Content) == 0 {
+		d.errorf(n, hint, "exit is an empty list")
+		return nil, false
+	}
+	var codes []int
+	ok := true
+	for _, c := range n.Content {
+		c = deref(c)
+		v, good := one(c)
+		switch {
+		case !good:
+			ok = false
+		case slices.Contains(codes, v):
+			d.errorf(c, "keep one", "exit status %d appears twice", v)
+			ok = false
+		default:
+			codes = append(codes, v)
+		}
+	}
+	return codes, ok && len(codes) > 0
 }
 
 // matchers reads expect or forbid.

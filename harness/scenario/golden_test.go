@@ -58,7 +58,7 @@ func TestDocExampleWithRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(set.Scenarios()) != 2 || len(set.Warnings) != 0 {
+	if len(set.Scenarios()) != 4 || len(set.Warnings) != 0 {
 		t.Errorf("%d scenarios, warnings %v", len(set.Scenarios()), set.Warnings)
 	}
 }
@@ -71,6 +71,13 @@ func dump(set *Set) string {
 		for _, s := range f.Scenarios {
 			fmt.Fprintf(&b, "  scenario %q at %d:%d benign=%v user=%q workdir=%q timeout=%s\n", s.ID, s.Line, s.Column, s.Benign, s.User, s.Workdir, s.Timeout)
 			fmt.Fprintf(&b, "    description=%q\n", s.Description)
+			if s.Skip != "" || s.ForbidOthers {
+				fmt.Fprintf(&b, "    skip=%q forbid_others=%v\n", s.Skip, s.ForbidOthers)
+			}
+			if v := s.Victim; v.Line > 0 {
+				fmt.Fprintf(&b, "    victim at %d:%d image=%q add=%v drop=%v privileged=%v extra_hosts=%v read_only=%v network=%q\n",
+					v.Line, v.Column, v.Image, v.CapAdd, v.CapDrop, v.Privileged, v.ExtraHosts, v.ReadOnly, v.Network)
+			}
 			fmt.Fprintf(&b, "    technique=%s tactic=%s technique_name=%q file=%s\n", s.Technique, s.Tactic, s.TechniqueName, s.File)
 			keys := make([]string, 0, len(s.Env))
 			for k := range s.Env {
@@ -85,7 +92,7 @@ func dump(set *Set) string {
 				steps []Step
 			}{{"setup", s.Setup}, {"step", s.Steps}, {"cleanup", s.Cleanup}} {
 				for _, st := range phase.steps {
-					fmt.Fprintf(&b, "    %s %q at %d:%d timeout=%s must_succeed=%v user=%q\n", phase.name, st.Run, st.Line, st.Column, st.Timeout, st.MustSucceed, st.User)
+					fmt.Fprintf(&b, "    %s %q at %d:%d timeout=%s exit=%v tty=%v user=%q\n", phase.name, st.Command(), st.Line, st.Column, st.Timeout, st.Exit, st.TTY, st.User)
 				}
 			}
 			for _, m := range s.Expect {

@@ -2,7 +2,6 @@ package scenario
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path"
@@ -30,6 +29,12 @@ type Set struct {
 	// (a deprecated technique, a field no alert will carry, a disabled
 	// expected rule). Print them; they are not in the load error.
 	Warnings []Problem
+	// Library is the library the loaded directory is the root of (it holds
+	// a library.yaml); nil for a plain scenarios directory.
+	Library *Library
+	// Skipped are the libraries below the loaded directory that the load
+	// left out: each loads on its own. Print their Note.
+	Skipped []Library
 }
 
 // Scenarios returns every scenario, in file order then file position.
@@ -42,26 +47,36 @@ func (s *Set) Scenarios() []*Scenario {
 }
 
 // Load reads every *.yaml and *.yml file under dir in fsys (recursively,
-// in lexical order) as a technique file, scenarios/<tactic>/<technique>.yaml
-// (docs/scenario-format.md), and checks it.
+// in lexical order) as a technique file, [<group>/...]<tactic>/<technique>.yaml
+// (docs/scenario-format.md), and checks it. A directory below dir that holds
+// a library.yaml is a library of its own: it is left out (Set.Skipped) and
+// loads when dir is it or a directory inside it.
 //
 // Every problem of the load is returned together in a *LoadError, sorted by
 // file and position. The Set holds whatever could be decoded even then, so
 // a caller can still list it; run nothing from a load that failed.
 func Load(fsys fs.FS, dir string, opts Options) (*Set, error) {
-	return load(fsys, dir, opts, func(p string) string { return p })
+	root := ""
+	if d := path.Clean(dir); d != "." {
+		root = path.Base(d)
+	}
+	return load(fsys, dir, opts, root, func(p string) string { return p })
 }
 
 // LoadDir is Load on a directory of the OS, relative or absolute. Paths in
 // problems and in Scenario.File are dir joined with the file's path below
 // it, so they open from the caller's working directory.
 func LoadDir(dir string, opts Options) (*Set, error) {
-	return load(os.DirFS(dir), ".", opts, func(p string) string {
+	root := ""
+	if abs, err := filepath.Abs(dir); err == nil {
+		root = filepath.Base(abs)
+	}
+	return load(os.DirFS(dir), ".", opts, root, func(p string) string {
 		return filepath.Join(dir, filepath.FromSlash(p))
 	})
 }
 
-func load(fsys fs.FS, dir string, opts Options, display func(string) string) (*Set, error) {
+func load(fsys fs.FS, dir string, opts Options, rootName string, display func(string) string) (*Set, error) {
 	dir = path.Clean(dir)
 	set := &Set{}
 	var problems []Problem
@@ -76,7 +91,25 @@ func load(fsys fs.FS, dir string, opts Options, display func(string) string) (*S
 			}
 			return nil
 		}
-		if !e.IsDir() && isYAMLName(p) {
+		switch {
+		case e.IsDir():
+			manifest := path.Join(p, LibraryFile)
+			if _, err := fs.Stat(fsys, manifest); err != nil {
+				return nil
+			}
+			lib, libProblems := readLibrary(fsys, manifest, display)
+			problems = append(problems, libProblems...)
+			if p == dir {
+				set.Library = lib
+				return nil
+			}
+			// A library below the loaded directory is a tree of its own
+			// (scenarios/upstream): the parent's load leaves it out.
+			if lib != nil {
+				set.Skipped = append(set.Skipped, *lib)
+			}
+			return fs.SkipDir
+		case isYAMLName(p) && !(path.Base(p) == LibraryFile && path.Dir(p) == dir):
 			paths = append(paths, p)
 		}
 		return nil
@@ -96,7 +129,7 @@ func load(fsys fs.FS, dir string, opts Options, display func(string) string) (*S
 			rel = p
 		}
 		d := &decoder{path: display(p), rules: opts.Rules}
-		f := d.parse(data, layout{rel: rel, want: func(tactic, file string) string { return display(path.Join(dir, tactic, file)) }})
+		f := d.parse(data, layout{rel: rel, root: rootName, want: func(rel string) string { return display(path.Join(dir, rel)) }})
 		if f != nil {
 			for _, s := range f.Scenarios {
 				if s.ID == "" {
@@ -143,11 +176,12 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// layout is where a file sits below the scenarios directory, to check it
-// against scenarios/<tactic>/<technique>.yaml.
+// layout is where a file sits below the loaded directory, to check it
+// against [<group>/...]<tactic>/<technique>.yaml.
 type layout struct {
-	rel  string                           // path below the scenarios directory
-	want func(tactic, file string) string // the path the file should have, as shown
+	rel  string                  // path below the loaded directory
+	root string                  // base name of the loaded directory ("" when unknown)
+	want func(rel string) string // the path to show for a path below the loaded directory
 }
 
 // parse decodes one file and checks where it lies.
@@ -163,8 +197,10 @@ func (d *decoder) parse(data []byte, l layout) *File {
 	return f
 }
 
-// checkPlacement holds a file to scenarios/<tactic>/<technique>.yaml, so
-// that a tactic's directory lists all of its techniques and nothing else.
+// checkPlacement holds a file to [<group>/...]<tactic>/<technique>.yaml: its
+// parent directory is its tactic, so that a tactic's directory lists all of
+// its techniques and nothing else. Groups above it (a library's maturity
+// levels: stable/, incubating/) are free.
 func (d *decoder) checkPlacement(f *File, root *yaml.Node, l layout) {
 	if f.Technique == "" || f.Tactic == "" {
 		return
@@ -173,21 +209,32 @@ func (d *decoder) checkPlacement(f *File, root *yaml.Node, l layout) {
 		return // already reported; the right place is not known
 	}
 	dir, base := path.Split(l.rel)
-	ext := path.Ext(base)
-	wantBase := string(f.Technique) + ext
 	dir = strings.TrimSuffix(dir, "/")
+	wantBase := string(f.Technique) + path.Ext(base)
+	parent, groups := path.Base(dir), path.Dir(dir)
+	if dir == "" {
+		// The file is in the loaded directory itself, which may be the
+		// tactic's (SCENARIOS=scenarios/impact): its parent is the root.
+		parent, groups = l.root, ".."
+	}
+	tactic := string(f.Tactic)
 	at := valueNode(root, "tactic")
 	switch {
-	case dir != string(f.Tactic):
-		where := fmt.Sprintf("under %q", dir+"/")
-		if dir == "" {
-			where = "not in a tactic directory"
+	case parent == tactic:
+		if base != wantBase {
+			d.errorf(valueNode(root, "technique"), "rename it to "+l.want(path.Join(dir, wantBase)),
+				"file name %q does not match its technique %s", base, f.Technique)
 		}
-		d.errorf(at, "move it to "+l.want(string(f.Tactic), wantBase),
-			"file is %s but its tactic is %s", where, f.Tactic)
-	case base != wantBase:
-		d.errorf(valueNode(root, "technique"), "rename it to "+l.want(string(f.Tactic), wantBase),
-			"file name %q does not match its technique %s", base, f.Technique)
+	case attack.Tactic(parent).Known():
+		where := dir
+		if where == "" {
+			where = parent
+		}
+		d.errorf(at, "move it to "+l.want(path.Join(groups, tactic, wantBase)),
+			"file is under %q but its tactic is %s", where+"/", f.Tactic)
+	default:
+		d.errorf(at, "move it to "+l.want(path.Join(dir, tactic, wantBase)),
+			"file is not in a tactic directory but its tactic is %s", f.Tactic)
 	}
 }
 

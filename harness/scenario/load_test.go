@@ -98,8 +98,8 @@ func TestLoadProblemClasses(t *testing.T) {
 				"  - id: a\n    setps: [x]\n    steps:\n      - run: x\n        timeout_s: 3\n    expect:\n      - rule: '*'\n        feilds: {}\n        output: {matches: x}\n"},
 			want: []string{
 				f + `:3:1: unknown key "scenario" in a technique file (did you mean "scenarios"? known keys: technique, tactic, name, scenarios)`,
-				f + `:6:5: scenario "a": unknown key "setps" in a scenario (did you mean "steps"? known keys: id, description, benign, user, env, workdir, timeout, setup, steps, cleanup, expect, forbid)`,
-				f + `:9:9: scenario "a": step 1: unknown key "timeout_s" in a step (did you mean "timeout"? known keys: run, timeout, must_succeed, user)`,
+				f + `:6:5: scenario "a": unknown key "setps" in a scenario (did you mean "steps"? known keys: id, description, skip, benign, victim, user, env, workdir, timeout, setup, steps, cleanup, expect, forbid, forbid_others)`,
+				f + `:9:9: scenario "a": step 1: unknown key "timeout_s" in a step (did you mean "timeout"? known keys: run, exec, sleep, tty, exit, timeout, must_succeed, user)`,
 				f + `:12:9: scenario "a": expect 1: unknown key "feilds" in a matcher (did you mean "fields"? known keys: rule, priority, output, fields, tags, min, max)`,
 				f + `:13:18: scenario "a": expect 1: unknown key "matches" in output (known keys: equals, contains, regex)`,
 			},
@@ -108,7 +108,7 @@ func TestLoadProblemClasses(t *testing.T) {
 			name:  "misspelled expect",
 			files: map[string]string{f: header + "  - id: a\n    steps: [x]\n    expcet: [{rule: '*'}]\n"},
 			// Only the key: "expects no alert" would say the same twice.
-			want: []string{f + `:6:5: scenario "a": unknown key "expcet" in a scenario (did you mean "expect"? known keys: id, description, benign, user, env, workdir, timeout, setup, steps, cleanup, expect, forbid)`},
+			want: []string{f + `:6:5: scenario "a": unknown key "expcet" in a scenario (did you mean "expect"? known keys: id, description, skip, benign, victim, user, env, workdir, timeout, setup, steps, cleanup, expect, forbid, forbid_others)`},
 		},
 		{
 			name:  "duplicate key",
@@ -240,7 +240,7 @@ func TestLoadProblemClasses(t *testing.T) {
 				"  - id: b\n    benign: true\n    steps: [x]\n    expect: [{rule: '*'}]\n"},
 			want: []string{
 				f + `:4:5: scenario "a": scenario expects no alert (add expect: with the rule that must fire, or set benign: true for a false-positive check)`,
-				f + `:7:5: scenario "b": benign scenario forbids nothing (add forbid: with the rules that must stay quiet, or rule: "*" for all of them)`,
+				f + `:7:5: scenario "b": benign scenario forbids nothing (add forbid: with the rules that must stay quiet, rule: "*" for all of them, or forbid_others: true)`,
 			},
 		},
 		{
@@ -299,9 +299,9 @@ func TestLoadProblemClasses(t *testing.T) {
 			want: []string{
 				f + `:6:18: scenario "a": setup step 1: setup steps always must succeed (drop must_succeed: a failed setup step always makes the scenario an error)`,
 				f + `:8:9: scenario "a": step 1: command is empty (give the shell command to run)`,
-				f + `:9:9: scenario "a": step 2: missing key "run" (give the shell command to run in run:)`,
+				f + `:9:9: scenario "a": step 2: missing key "run", "exec" or "sleep" (give a shell command in run:, an argv in exec: [program, args...], or a wait in sleep: 5s)`,
 				f + `:10:15: scenario "a": step 3: run is empty (give the shell command to run)`,
-				f + `:11:9: scenario "a": step 4: a step must be a mapping (write it as key: value lines; keys: run, timeout, must_succeed, user)`,
+				f + `:11:9: scenario "a": step 4: a step must be a mapping (write it as key: value lines; keys: run, exec, sleep, tty, exit, timeout, must_succeed, user)`,
 				f + `:13:18: scenario "a": cleanup step 1: must_succeed has no effect in cleanup (drop must_succeed: cleanup failures are reported, never judged)`,
 			},
 		},
@@ -438,7 +438,7 @@ func TestLoadNumbersItemsAsWritten(t *testing.T) {
 	files := map[string]string{f: header + "  - id: a\n    steps:\n      - {}\n      - run: x\n        timeout: 5m\n    expect:\n      - {priority: bogus}\n      - rule: Nope\n    forbid:\n      - {rule: '*', min: 1}\n      - rule: '*'\n"}
 	_, got := loadLines(t, files, Options{Rules: testRules(t)})
 	want := []string{
-		f + `:6:9: scenario "a": step 1: missing key "run" (give the shell command to run in run:)`,
+		f + `:6:9: scenario "a": step 1: missing key "run", "exec" or "sleep" (give a shell command in run:, an argv in exec: [program, args...], or a wait in sleep: 5s)`,
 		f + `:7:9: scenario "a": step 2: step timeout 5m0s is longer than the scenario timeout 2m0s (raise the scenario's timeout or shorten the step's)`,
 		f + `:10:9: scenario "a": expect 1: missing key "rule" (add rule: with a rule name, or "*" for any candidate rule)`,
 		f + `:10:20: scenario "a": expect 1: unknown priority "bogus" (use one of EMERGENCY, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFORMATIONAL, DEBUG)`,

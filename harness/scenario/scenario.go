@@ -1,7 +1,10 @@
 package scenario
 
 import (
+	"fmt"
 	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/attack-replay/attack-replay/harness/attack"
@@ -14,11 +17,31 @@ const (
 	DefaultStepTimeout     = 30 * time.Second
 )
 
+// Bounds of a sleep step: long enough for rules about activity "after
+// startup", short enough that a typo (6m for 6s) does not stall a run.
+const (
+	MinSleep = time.Millisecond
+	MaxSleep = 60 * time.Second
+)
+
+// Image aliases of Victim.Image: the run's two victim images
+// ($VICTIM_IMAGE and $VICTIM_TOOLS_IMAGE).
+const (
+	ImageDefault = "default"
+	ImageTools   = "tools"
+)
+
+// Networks a victim may ask for. "" is the engine's default network.
+const (
+	NetworkNone   = "none"
+	NetworkBridge = "bridge"
+)
+
 // AnyRule in a matcher's rule means "any candidate rule" (never the
 // harness's own barrier rule, never rules loaded only for their macros).
 const AnyRule = "*"
 
-// File is one technique file: scenarios/<tactic>/<technique>.yaml.
+// File is one technique file: scenarios/[<group>/...]<tactic>/<technique>.yaml.
 type File struct {
 	Path      string // as loaded, relative to the FS root
 	Technique attack.TechniqueID
@@ -43,6 +66,13 @@ type Scenario struct {
 	Cleanup []Step            // runs after the verdict; failures are reported, never judged
 	Expect  []Matcher         // each must match between Min and Max alerts of the steps
 	Forbid  []Matcher         // none may match any alert of the steps
+	// ForbidOthers forbids every candidate rule that no expect matcher
+	// names: the scenario asserts the exact set of rules that fire.
+	ForbidOthers bool
+	// Skip, when set, is why the scenario cannot run here: it is loaded and
+	// checked, never run, and reported as skipped with this reason.
+	Skip   string
+	Victim Victim // the victim's shape; the zero value is the run's default victim
 
 	// Set by the loader.
 	File          string // path of the technique file
@@ -52,14 +82,83 @@ type Scenario struct {
 	TechniqueName string
 }
 
-// Step is one shell command run with /bin/sh -c inside the victim.
+// Victim is the shape a scenario asks of its victim container. Every field is
+// optional; a victim that cannot be given what it asks for makes the
+// scenario an error, never a silent pass.
+type Victim struct {
+	// Image is ImageDefault or "" (the run's victim image), ImageTools (the
+	// run's tools image) or an image name the engine holds.
+	Image      string
+	CapAdd     []string // capability names without CAP_, in file order
+	CapDrop    []string
+	Privileged bool     // ask for a privileged victim; where refused, the widest capability set (the verdict says so)
+	ExtraHosts []string // /etc/hosts entries, "name:ip"
+	ReadOnly   bool     // read-only root filesystem
+	Network    string   // "", NetworkNone or NetworkBridge
+	Line       int      // position of the victim key; 0 when the scenario has none
+	Column     int
+}
+
+// Step is one thing the harness does in the victim: a shell command (Run,
+// with /bin/sh -c), an argv run directly by the container runtime (Exec: no
+// shell, the process's parent is runc or containerd-shim), or a wait
+// (Sleep: no exec at all). Exactly one of the three is set.
 type Step struct {
-	Run         string
-	Timeout     time.Duration // the process is killed when it runs longer
-	MustSucceed bool          // a non-zero exit fails the scenario (setup steps always must succeed)
-	User        string        // overrides the scenario's user for this step
-	Line        int
-	Column      int
+	Run   string
+	Exec  []string
+	Sleep time.Duration
+	TTY   bool // give the process a terminal (docker exec -t)
+	// Exit lists the exit statuses the step must end with; a mismatch makes
+	// the scenario an error. Nil accepts any status but 126 and 127 (in
+	// setup: only 0). must_succeed: true is Exit [0].
+	Exit    []int
+	Timeout time.Duration // the process is killed when it runs longer
+	User    string        // overrides the scenario's user for this step
+	Line    int
+	Column  int
+}
+
+// IsSleep reports whether the step only waits.
+func (s Step) IsSleep() bool { return s.Sleep > 0 }
+
+// Command names what the step runs the way the file wrote it: the shell
+// command of a run step, "exec: [cat, /etc/passwd]" or "sleep: 6s".
+func (s Step) Command() string { return CommandText(s.Run, s.Exec, s.Sleep) }
+
+// CommandText is Step.Command for a step known by its parts, as step
+// results keep them.
+func CommandText(run string, argv []string, sleep time.Duration) string {
+	switch {
+	case sleep > 0:
+		return "sleep: " + sleep.String()
+	case len(argv) > 0:
+		args := make([]string, len(argv))
+		for i, a := range argv {
+			args[i] = a
+			if a == "" || strings.ContainsAny(a, " ,[]{}\"'#:\t\n") {
+				args[i] = strconv.Quote(a)
+			}
+		}
+		return "exec: [" + strings.Join(args, ", ") + "]"
+	}
+	return run
+}
+
+// ExitText says which exit statuses are expected: "0", "0 or 1", "one of 0, 1, 2".
+func ExitText(codes []int) string {
+	s := make([]string, len(codes))
+	for i, c := range codes {
+		s[i] = strconv.Itoa(c)
+	}
+	switch len(s) {
+	case 0:
+		return "any"
+	case 1:
+		return s[0]
+	case 2:
+		return s[0] + " or " + s[1]
+	}
+	return fmt.Sprintf("one of %s", strings.Join(s, ", "))
 }
 
 // Matcher selects alerts. Every set criterion must hold. In expect, Min and

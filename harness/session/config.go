@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/attack-replay/attack-replay/harness/falco"
+	"github.com/attack-replay/attack-replay/harness/linux"
+	"github.com/attack-replay/attack-replay/harness/runner"
 	"github.com/attack-replay/attack-replay/harness/scenario"
 	"github.com/attack-replay/attack-replay/harness/victim"
 )
@@ -21,6 +23,7 @@ const (
 	DefaultScenarios   = "scenarios/"
 	DefaultReportDir   = "reports"
 	DefaultVictimImage = victim.DefaultImage
+	DefaultToolsImage  = victim.DefaultToolsImage
 )
 
 // NoGrace as Config.Grace waits for nothing after the barrier.
@@ -33,7 +36,9 @@ type Config struct {
 	FalcoPrivileges  falco.Privileges
 	FalcoImageRules  bool // load the image's falco_rules.yaml first, for its macros and lists
 	FalcoStartup     time.Duration
+	FalcoExtraHosts  []string // /etc/hosts entries of the Falco container, "name:ip"
 	VictimImage      string
+	VictimToolsImage string // the image of victim: {image: tools}
 	VictimPrivileges victim.Privileges
 	Rules            []string // candidate rules files or directories, in load order
 	Scenarios        string
@@ -57,6 +62,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		FalcoPrivileges:  falco.PrivilegesAuto,
 		FalcoStartup:     falco.DefaultStartupTimeout,
 		VictimImage:      or(get("VICTIM_IMAGE"), DefaultVictimImage),
+		VictimToolsImage: or(get("VICTIM_TOOLS_IMAGE"), DefaultToolsImage),
 		VictimPrivileges: victim.PrivilegesAuto,
 		Rules:            splitList(or(get("RULES"), DefaultRules)),
 		Scenarios:        or(get("SCENARIOS"), DefaultScenarios),
@@ -88,6 +94,17 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			bad("VICTIM_PRIVILEGES", v, "want auto, privileged or default")
 		} else {
 			c.VictimPrivileges = p
+		}
+	}
+	if v := get("FALCO_EXTRA_HOSTS"); v != "" {
+		for _, h := range splitList(v) {
+			e, err := linux.ParseHostEntry(h)
+			if err != nil {
+				bad("FALCO_EXTRA_HOSTS", v, fmt.Sprintf("want a comma-separated list of %s (%v)", linux.HostEntryForm, err))
+				c.FalcoExtraHosts = nil
+				break
+			}
+			c.FalcoExtraHosts = append(c.FalcoExtraHosts, e.String())
 		}
 	}
 	if v := get("FALCO_IMAGE_RULES"); v != "" {
@@ -215,6 +232,11 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// Victims is how the run starts victims: its two images and privilege mode.
+func (c Config) Victims() runner.Victims {
+	return runner.Victims{Image: c.VictimImage, ToolsImage: c.VictimToolsImage, Privileges: c.VictimPrivileges}
 }
 
 func or(v, def string) string {

@@ -33,6 +33,7 @@ func TestFromEnvDefaults(t *testing.T) {
 		FalcoPrivileges:  falco.PrivilegesAuto,
 		FalcoStartup:     falco.DefaultStartupTimeout,
 		VictimImage:      "attack-replay/victim:bookworm",
+		VictimToolsImage: "attack-replay/victim:tools",
 		VictimPrivileges: victim.PrivilegesAuto,
 		Rules:            []string{"rules/"},
 		Scenarios:        "scenarios/",
@@ -57,7 +58,9 @@ func TestFromEnvEveryVariable(t *testing.T) {
 		"FALCO_PRIVILEGES":      "capabilities",
 		"FALCO_IMAGE_RULES":     "true",
 		"FALCO_STARTUP_TIMEOUT": "90s",
+		"FALCO_EXTRA_HOSTS":     "kubernetes.default.svc.cluster.local:127.0.0.1, metadata.test:198.51.100.9",
 		"VICTIM_IMAGE":          " my/victim:1 ",
+		"VICTIM_TOOLS_IMAGE":    "my/victim:tools",
 		"VICTIM_PRIVILEGES":     "default",
 		"RULES":                 "rules/, extra.yaml\tmore/",
 		"SCENARIOS":             "mine/",
@@ -76,7 +79,9 @@ func TestFromEnvEveryVariable(t *testing.T) {
 		FalcoPrivileges:  falco.PrivilegesCapabilities,
 		FalcoImageRules:  true,
 		FalcoStartup:     90 * time.Second,
+		FalcoExtraHosts:  []string{"kubernetes.default.svc.cluster.local:127.0.0.1", "metadata.test:198.51.100.9"},
 		VictimImage:      "my/victim:1",
+		VictimToolsImage: "my/victim:tools",
 		VictimPrivileges: victim.PrivilegesDefault,
 		Rules:            []string{"rules/", "extra.yaml", "more/"},
 		Scenarios:        "mine/",
@@ -104,6 +109,7 @@ func TestFromEnvEveryMalformedValue(t *testing.T) {
 		"FALCO_PRIVILEGES":      "root",
 		"FALCO_IMAGE_RULES":     "maybe",
 		"FALCO_STARTUP_TIMEOUT": "-1s",
+		"FALCO_EXTRA_HOSTS":     "a:127.0.0.1,kubernetes.default.svc.cluster.local",
 		"VICTIM_PRIVILEGES":     "all",
 		"WORKERS":               "0",
 		"REPEAT":                "two",
@@ -121,7 +127,7 @@ func TestFromEnvEveryMalformedValue(t *testing.T) {
 	t.Logf("error:\n%v", err)
 	msg := err.Error()
 	lines := strings.Split(msg, "\n")
-	if len(lines) != 1+len(malformed) || !strings.HasPrefix(lines[0], "read configuration: 9 malformed variable(s):") {
+	if len(lines) != 1+len(malformed) || !strings.HasPrefix(lines[0], "read configuration: 10 malformed variable(s):") {
 		t.Errorf("want a headline and one line per malformed variable, got %d lines", len(lines))
 	}
 	for k, v := range malformed {
@@ -131,6 +137,9 @@ func TestFromEnvEveryMalformedValue(t *testing.T) {
 	}
 	if strings.Contains(msg, "FALCO_IMAGE=") {
 		t.Error("error names FALCO_IMAGE, which is well-formed")
+	}
+	if !strings.Contains(msg, `(host entry "kubernetes.default.svc.cluster.local" has no ip)`) {
+		t.Error("FALCO_EXTRA_HOSTS error does not say which entry is wrong")
 	}
 }
 

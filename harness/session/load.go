@@ -183,18 +183,75 @@ func appendProblems[E error](lines []string, err error, each func(E) []string) [
 
 // Preflight checks, within seconds, what a run needs before anything
 // starts: the Falco image (the error names FALCO_IMAGE) and the victim image
-// (it names VICTIM_IMAGE and make victim-image).
+// (it names VICTIM_IMAGE and make victim-image). CheckVictimImages checks
+// the images of the selected scenarios once they are known.
 func Preflight(ctx context.Context, cfg Config) error {
 	if err := falco.CheckImage(ctx, cfg.FalcoImage); err != nil {
 		return err
 	}
-	ok, err := victim.ImagePresent(ctx, cfg.VictimImage)
-	if err != nil {
-		return fmt.Errorf("check victim image: %w", err)
+	return CheckVictimImages(ctx, cfg, nil)
+}
+
+// CheckVictimImages checks that the engine holds every victim image the
+// scenarios need (victim: {image: ...}), and the default one always. Every
+// missing image is named in the error with how to get it: the variable that
+// sets it and the make target that builds it, or, for an image a scenario
+// names itself, which scenarios need it.
+func CheckVictimImages(ctx context.Context, cfg Config, scenarios []*scenario.Scenario) error {
+	victims := cfg.Victims()
+	base := victims.ImageFor(&scenario.Scenario{})
+	images := []string{base}
+	needs := map[string][]string{base: nil} // image -> the scenarios that need it
+	for _, sc := range scenarios {
+		if sc.Skip != "" {
+			continue // never run
+		}
+		img := victims.ImageFor(sc)
+		if _, seen := needs[img]; !seen {
+			images = append(images, img)
+		}
+		needs[img] = append(needs[img], sc.ID)
 	}
-	if !ok {
-		return fmt.Errorf("check victim image: %w: %q is not in the Docker engine: build it with `make victim-image`, or set %s to an image that is",
-			victim.ErrImageMissing, cfg.VictimImage, victim.ImageEnv)
+	var missing []string
+	for _, img := range images {
+		ok, err := victim.ImagePresent(ctx, img)
+		if err != nil {
+			return fmt.Errorf("check victim images: %w", err)
+		}
+		if ok {
+			continue
+		}
+		var how string
+		switch img {
+		case cfg.VictimImage:
+			how = fmt.Sprintf("build it with `make victim-image`, or set %s to an image that is", victim.ImageEnv)
+		case cfg.VictimToolsImage:
+			how = fmt.Sprintf("victim: {image: tools} of %s; build it with `make victim-images`, or set %s to an image that is",
+				quoteIDs(needs[img]), victim.ToolsImageEnv)
+		default:
+			how = fmt.Sprintf("named by the victim: image of %s; build or tag it yourself", quoteIDs(needs[img]))
+		}
+		missing = append(missing, fmt.Sprintf("%q is not in the Docker engine: %s", img, how))
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("check victim images: %w: %s", victim.ErrImageMissing, strings.Join(missing, "; "))
 	}
 	return nil
+}
+
+// quoteIDs names up to three scenarios, then how many more.
+func quoteIDs(ids []string) string {
+	const shown = 3
+	q := make([]string, 0, shown)
+	for _, id := range ids[:min(len(ids), shown)] {
+		q = append(q, fmt.Sprintf("%q", id))
+	}
+	s := "scenario " + strings.Join(q, ", ")
+	if len(ids) > 1 {
+		s = "scenarios " + strings.Join(q, ", ")
+	}
+	if len(ids) > shown {
+		s += fmt.Sprintf(" and %d more", len(ids)-shown)
+	}
+	return s
 }

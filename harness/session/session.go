@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/attack-replay/attack-replay/harness/alert"
 	"github.com/attack-replay/attack-replay/harness/falco"
 	"github.com/attack-replay/attack-replay/harness/report"
 	"github.com/attack-replay/attack-replay/harness/rules"
@@ -81,6 +83,11 @@ func Start(ctx context.Context, cfg Config, in Inputs, log *slog.Logger) (*Sessi
 		falco.WithTransport(cfg.FalcoTransport),
 		falco.WithPrivileges(cfg.FalcoPrivileges),
 		falco.WithImageRules(cfg.FalcoImageRules),
+		// A rule the scenarios expect or forbid runs even when it is not a
+		// candidate (an image rule that fires next to one): "*" still
+		// stands for the candidates only.
+		falco.WithAlsoEnabledRules(NamedRules(in.Selected)...),
+		falco.WithExtraHosts(cfg.FalcoExtraHosts...),
 		falco.WithStartupTimeout(cfg.FalcoStartup),
 		falco.WithLogger(slogPrintf{log}),
 	}
@@ -98,17 +105,18 @@ func Start(ctx context.Context, cfg Config, in Inputs, log *slog.Logger) (*Sessi
 			candidates = append(candidates, r.Name)
 		}
 	}
+	victims := cfg.Victims()
+	victims.Options = append(victims.Options, victim.WithLogger(log))
 	r := runner.New(runner.Config{
 		Workers:        cfg.Workers,
 		Repeat:         cfg.Repeat,
 		Grace:          cfg.Grace,
 		BarrierTimeout: cfg.BarrierTimeout,
-		StartVictim: runner.StartVictims(cfg.VictimImage,
-			victim.WithPrivileges(cfg.VictimPrivileges), victim.WithLogger(log)),
-		Hub:        fc.Hub(),
-		Drops:      fc.Drops,
-		FalcoState: s.falcoState,
-		Candidates: candidates,
+		StartVictim:    runner.StartVictims(victims),
+		Hub:            fc.Hub(),
+		Drops:          fc.Drops,
+		FalcoState:     s.falcoState,
+		Candidates:     candidates,
 		// Victims carry Falco's run id: one label query finds everything
 		// the run started.
 		RunID:    fc.RunID(),
@@ -126,6 +134,24 @@ func Start(ctx context.Context, cfg Config, in Inputs, log *slog.Logger) (*Sessi
 		close(s.done)
 	}()
 	return s, nil
+}
+
+// NamedRules are the rules the scenarios that run expect or forbid by name,
+// each once in order of first mention: "*" (the candidates) and the
+// harness's barrier rule are not names, and skipped scenarios do not run.
+func NamedRules(scenarios []*scenario.Scenario) []string {
+	var out []string
+	for _, sc := range scenarios {
+		if sc.Skip != "" {
+			continue
+		}
+		for _, m := range slices.Concat(sc.Expect, sc.Forbid) {
+			if m.Rule != "" && m.Rule != scenario.AnyRule && m.Rule != alert.BarrierRule && !slices.Contains(out, m.Rule) {
+				out = append(out, m.Rule)
+			}
+		}
+	}
+	return out
 }
 
 // failStart records why the run never started: Await and Close report it.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/attack-replay/attack-replay/harness/alert"
+	"github.com/attack-replay/attack-replay/harness/scenario"
 )
 
 // Lines of a step's stdout and stderr that Format shows.
@@ -43,6 +44,11 @@ func Format(v Verdict) string {
 		w("  the scenario could not emulate the technique: this says nothing about the rules\n")
 	case Inconclusive:
 		w("  Falco dropped %d syscall events: a missing alert proves nothing, rerun on a quieter machine\n", v.Drops)
+	case Skip:
+		w("  the scenario was not run: it proves nothing either way\n")
+	}
+	for _, n := range v.Notes {
+		w("  note: %s\n", n)
 	}
 
 	if len(v.Expectations) > 0 {
@@ -67,7 +73,7 @@ func Format(v Verdict) string {
 	if len(v.Forbidden) > 0 {
 		w("forbidden alerts that fired:\n")
 		for _, f := range v.Forbidden {
-			w("  %s", describe(f.Matcher))
+			w("  %s", describeHit(f))
 			if c := criteria(f.Matcher, false); c != "" {
 				w(": %s", c)
 			}
@@ -102,10 +108,13 @@ func Format(v Verdict) string {
 	for _, s := range v.Steps {
 		w("  %s/%d %s", s.Phase, s.Index, exitText(s))
 		w(" %s", s.Duration.Round(time.Millisecond))
-		if s.User != "" {
+		if s.User != "" && s.Sleep == 0 {
 			w(" as %s", s.User)
 		}
-		w(": %s\n", shorten(oneLine(s.Run), 120))
+		if s.TTY {
+			w(" with a tty")
+		}
+		w(": %s\n", shorten(oneLine(s.Command()), 120))
 		tail(&b, "stdout", s.Stdout)
 		tail(&b, "stderr", s.Stderr)
 	}
@@ -198,6 +207,10 @@ func exitText(s StepResult) string {
 		return "could not run (" + oneLine(s.Err) + ")"
 	case s.TimedOut:
 		return "timed out, killed"
+	case s.Sleep > 0:
+		return "slept"
+	case len(s.ExpectExit) > 0:
+		return fmt.Sprintf("exit %d (expected %s)", s.ExitCode, scenario.ExitText(s.ExpectExit))
 	}
 	return fmt.Sprintf("exit %d", s.ExitCode)
 }

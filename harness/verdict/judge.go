@@ -29,6 +29,11 @@ type Input struct {
 	// start, the barrier never arrived, Falco died, the run was cancelled.
 	// It makes the outcome Error with Err's text as the reason.
 	Err error
+	// Rehearsal says the attempt ran without Falco (attack-replay
+	// rehearse): only the emulation is judged, so the outcome is Pass when
+	// every step ran as the scenario declares, else Error.
+	Rehearsal bool
+	Notes     []string // see Verdict.Notes
 }
 
 // Judge decides the outcome of one attempt. It is pure: everything it looks
@@ -49,6 +54,11 @@ func Judge(in Input) Verdict {
 		Timings:    in.Timings,
 		Drops:      in.Drops,
 		VictimID:   in.VictimID,
+		Notes:      slices.Clone(in.Notes),
+	}
+	if in.Rehearsal {
+		v.Outcome, v.Reason = decide(in, v, 0)
+		return v
 	}
 	m := matching{candidates: in.Candidates}
 
@@ -91,8 +101,47 @@ func Judge(in Input) Verdict {
 			v.Forbidden = append(v.Forbidden, ForbiddenHit{Matcher: f, Matched: hit})
 		}
 	}
+	if sc.ForbidOthers {
+		v.Forbidden = append(v.Forbidden, m.others(sc, v, stepAlerts)...)
+	}
 	v.Outcome, v.Reason = decide(in, v, len(stepAlerts))
 	return v
+}
+
+// others are the hits of forbid_others: alerts of candidate rules that no
+// expect matcher names, one hit per rule in order of first alert. Alerts a
+// forbid matcher already caught are not counted twice; an expect of "*"
+// names every candidate, so nothing is left to forbid.
+func (x matching) others(sc *scenario.Scenario, v Verdict, stepAlerts []int) []ForbiddenHit {
+	named := map[string]bool{}
+	for _, e := range sc.Expect {
+		if e.Rule == scenario.AnyRule {
+			return nil
+		}
+		named[e.Rule] = true
+	}
+	caught := map[int]bool{}
+	for _, f := range v.Forbidden {
+		for _, ai := range f.Matched {
+			caught[ai] = true
+		}
+	}
+	var hits []ForbiddenHit
+	byRule := map[string]int{}
+	for _, ai := range stepAlerts {
+		rule := v.Alerts[ai].Rule
+		if named[rule] || caught[ai] || !x.ruleMatches(scenario.AnyRule, rule) {
+			continue
+		}
+		i, ok := byRule[rule]
+		if !ok {
+			i = len(hits)
+			byRule[rule] = i
+			hits = append(hits, ForbiddenHit{Matcher: scenario.Matcher{Rule: rule}, Others: true})
+		}
+		hits[i].Matched = append(hits[i].Matched, ai)
+	}
+	return hits
 }
 
 func countOK(n, lo int, hi *int) (bool, string) {
@@ -112,26 +161,19 @@ func countOK(n, lo int, hi *int) (bool, string) {
 // the rules, whatever alerts it raised.
 func decide(in Input, v Verdict, stepAlerts int) (Outcome, string) {
 	sc := in.Scenario
+	if sc.Skip != "" && len(v.Steps) == 0 && in.Err == nil {
+		return Skip, "skipped: " + oneLine(sc.Skip)
+	}
 	if in.Err != nil {
 		return Error, oneLine(in.Err.Error())
 	}
 	for _, s := range v.Steps {
-		if s.Phase != alert.PhaseSetup && s.Phase != alert.PhaseSteps {
-			continue
+		if why := StepError(sc, s); why != "" {
+			return Error, why
 		}
-		name := stepName(sc, s)
-		switch {
-		case s.Err != "":
-			return Error, fmt.Sprintf("%s could not run: %s", name, oneLine(s.Err))
-		case s.TimedOut:
-			return Error, fmt.Sprintf("%s timed out after %s and was killed", name, stepTimeout(sc, s))
-		case s.Phase == alert.PhaseSetup && s.ExitCode != 0:
-			return Error, fmt.Sprintf("%s exited %d%s", name, s.ExitCode, lastLine(s.Stderr))
-		case s.ExitCode == 126:
-			return Error, fmt.Sprintf("%s exited 126 (command not executable)%s", name, lastLine(s.Stderr))
-		case s.ExitCode == 127:
-			return Error, fmt.Sprintf("%s exited 127 (command not found)%s", name, lastLine(s.Stderr))
-		}
+	}
+	if in.Rehearsal {
+		return Pass, fmt.Sprintf("rehearsed: %s ran as declared (no Falco: alerts not judged)", plural(len(v.Steps), "step"))
 	}
 
 	// missing: failures that drops could explain; hard: those they cannot.
@@ -148,12 +190,7 @@ func decide(in Input, v Verdict, stepAlerts int) (Outcome, string) {
 		}
 	}
 	for _, f := range v.Forbidden {
-		hard = append(hard, fmt.Sprintf("forbidden %s fired (%s)", describe(f.Matcher), plural(len(f.Matched), "alert")))
-	}
-	for _, s := range v.Steps {
-		if s.Phase == alert.PhaseSteps && s.ExitCode != 0 && s.Index >= 1 && s.Index <= len(sc.Steps) && sc.Steps[s.Index-1].MustSucceed {
-			hard = append(hard, fmt.Sprintf("%s must succeed but exited %d%s", stepName(sc, s), s.ExitCode, lastLine(s.Stderr)))
-		}
+		hard = append(hard, fmt.Sprintf("forbidden %s fired (%s)", describeHit(f), plural(len(f.Matched), "alert")))
 	}
 	if in.Drops > 0 && len(hard) == 0 {
 		why := "a pass cannot be trusted"
@@ -172,6 +209,48 @@ func decide(in Input, v Verdict, stepAlerts int) (Outcome, string) {
 		return Pass, fmt.Sprintf("%s met", plural(len(sc.Expect), "expectation"))
 	}
 	return Pass, fmt.Sprintf("%s met, no forbidden alert", plural(len(sc.Expect), "expectation"))
+}
+
+// StepError says why a setup step or step did not run as the scenario
+// declares, which makes the attempt an error; "" when it did (cleanup steps
+// are never judged). The exec could not be made, it timed out, it ended with
+// another exit status than its exit: lists, or, with no exit:, a setup step
+// exited non-zero or a step exited 126 or 127 (command not executable or not
+// found: nothing was emulated).
+func StepError(sc *scenario.Scenario, s StepResult) string {
+	if s.Phase != alert.PhaseSetup && s.Phase != alert.PhaseSteps {
+		return ""
+	}
+	name := stepName(sc, s)
+	switch {
+	case s.Err != "":
+		return fmt.Sprintf("%s could not run: %s", name, oneLine(s.Err))
+	case s.TimedOut:
+		return fmt.Sprintf("%s timed out after %s and was killed", name, stepTimeout(sc, s))
+	case s.Sleep > 0:
+		return ""
+	case len(s.ExpectExit) > 0:
+		if !slices.Contains(s.ExpectExit, s.ExitCode) {
+			return fmt.Sprintf("%s exited %d%s, expected %s%s", name, s.ExitCode, exitMeaning(s.ExitCode), scenario.ExitText(s.ExpectExit), lastLine(s.Stderr))
+		}
+	case s.Phase == alert.PhaseSetup && s.ExitCode != 0:
+		return fmt.Sprintf("%s exited %d%s", name, s.ExitCode, lastLine(s.Stderr))
+	case s.ExitCode == 126 || s.ExitCode == 127:
+		return fmt.Sprintf("%s exited %d%s%s", name, s.ExitCode, exitMeaning(s.ExitCode), lastLine(s.Stderr))
+	}
+	return ""
+}
+
+// exitMeaning explains the exit statuses a shell or runtime gives a command
+// it could not run.
+func exitMeaning(code int) string {
+	switch code {
+	case 126:
+		return " (command not executable)"
+	case 127:
+		return " (command not found)"
+	}
+	return ""
 }
 
 // nearMissHint summarises the near misses of one expectation for a reason
@@ -228,7 +307,7 @@ func stepName(sc *scenario.Scenario, s StepResult) string {
 	if st, ok := scenarioStep(sc, s); ok && st.Line > 0 {
 		name += fmt.Sprintf(" (line %d)", st.Line)
 	}
-	return fmt.Sprintf("%s %q", name, shorten(s.Run, 60))
+	return fmt.Sprintf("%s %q", name, shorten(s.Command(), 60))
 }
 
 func scenarioStep(sc *scenario.Scenario, s StepResult) (scenario.Step, bool) {
@@ -284,7 +363,9 @@ func plural(n int, what string) string {
 
 // Summarise gathers the attempts of one scenario. Outcome is the one every
 // attempt had, or the worst (see Outcome) when they differ, which makes the
-// scenario flaky. attempts must not be empty.
+// scenario flaky. A skipped scenario has skip attempts only (the runner
+// makes one, never judged flaky); a skip among passes would still keep the
+// scenario from passing. attempts must not be empty.
 func Summarise(attempts []Verdict) Result {
 	r := Result{Attempts: attempts}
 	if len(attempts) == 0 {
@@ -307,10 +388,12 @@ func rank(o Outcome) int {
 	switch o {
 	case Pass:
 		return 0
-	case Inconclusive:
+	case Skip:
 		return 1
-	case Error:
+	case Inconclusive:
 		return 2
+	case Error:
+		return 3
 	}
-	return 3
+	return 4
 }

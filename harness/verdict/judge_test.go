@@ -139,6 +139,11 @@ func TestJudgeOutcomes(t *testing.T) {
 		s.ExitCode, s.Stderr = code, stderr
 		return []StepResult{setupOK, s}
 	}
+	// expecting gives the step of withExit the exit statuses it must end with.
+	expecting := func(steps []StepResult, codes ...int) []StepResult {
+		steps[len(steps)-1].ExpectExit = codes
+		return steps
+	}
 	latN := func(from, to int) []alert.Attributed { // Test rm -rf alerts of step 1
 		var as []alert.Attributed
 		for n := from; n <= to; n++ {
@@ -358,11 +363,46 @@ func TestJudgeOutcomes(t *testing.T) {
 			want:     Pass,
 		},
 		{
-			name:     "must_succeed step exited non-zero: fail",
-			scenario: sc([]scenario.Step{{Run: "rm -rf /tmp/x", MustSucceed: true, Line: 10}}, []scenario.Matcher{expect(seedRule)}, nil),
+			name:     "must_succeed (exit 0) step exited non-zero: error",
+			scenario: sc([]scenario.Step{{Run: "rm -rf /tmp/x", Exit: []int{0}, Line: 10}}, []scenario.Matcher{expect(seedRule)}, nil),
 			alerts:   []alert.Attributed{at(line(t, 2), alert.PhaseSteps, 1)},
-			steps:    withExit(1, "rm: cannot remove '/tmp/x': Read-only file system"),
-			want:     Fail, reason: `step 1 (line 10) "rm -rf /tmp/x" must succeed but exited 1: rm: cannot remove '/tmp/x': Read-only file system`,
+			steps:    expecting(withExit(1, "rm: cannot remove '/tmp/x': Read-only file system"), 0),
+			want:     Error, reason: `step 1 (line 10) "rm -rf /tmp/x" exited 1, expected 0: rm: cannot remove '/tmp/x': Read-only file system`,
+		},
+		{
+			name:     "an exit status among those expected: pass",
+			scenario: sc(rmStep, []scenario.Matcher{expect(seedRule)}, nil),
+			alerts:   []alert.Attributed{at(line(t, 2), alert.PhaseSteps, 1)},
+			steps:    expecting(withExit(1, ""), 0, 1),
+			want:     Pass,
+		},
+		{
+			name:     "an expected 126 is a legitimate outcome: pass",
+			scenario: sc(rmStep, []scenario.Matcher{expect(seedRule)}, nil),
+			alerts:   []alert.Attributed{at(line(t, 2), alert.PhaseSteps, 1)},
+			steps:    expecting(withExit(126, "sh: 1: /dev/shm/x: Permission denied"), 126),
+			want:     Pass,
+		},
+		{
+			name:     "an unexpected 127 says what it means and what was expected: error",
+			scenario: sc(rmStep, []scenario.Matcher{expect(seedRule)}, nil),
+			steps:    expecting(withExit(127, "sh: 1: nope: not found"), 0, 1, 2),
+			want:     Error, reason: `step 1 (line 10) "rm -rf /tmp/x" exited 127 (command not found), expected one of 0, 1, 2: sh: 1: nope: not found`,
+		},
+		{
+			name:     "a setup step with its own exit statuses: pass",
+			scenario: sc(rmStep, []scenario.Matcher{expect(seedRule)}, nil),
+			alerts:   []alert.Attributed{at(line(t, 2), alert.PhaseSteps, 1)},
+			steps: []StepResult{{Phase: alert.PhaseSetup, Index: 1, Run: "pkill sshd", ExitCode: 1, ExpectExit: []int{0, 1}},
+				ok(alert.PhaseSteps, 1, "rm -rf /tmp/x")},
+			want: Pass,
+		},
+		{
+			name:     "a sleep step is never an exit problem: pass",
+			scenario: sc(rmStep, []scenario.Matcher{expect(seedRule)}, nil),
+			alerts:   []alert.Attributed{at(line(t, 2), alert.PhaseSteps, 2)},
+			steps:    []StepResult{{Phase: alert.PhaseSteps, Index: 1, Sleep: time.Second}, ok(alert.PhaseSteps, 2, "rm -rf /tmp/x")},
+			want:     Pass,
 		},
 		{
 			name:     "drops turn a pass inconclusive",
@@ -391,10 +431,10 @@ func TestJudgeOutcomes(t *testing.T) {
 			want: Fail, reason: "2 alerts matched, at most 1 allowed",
 		},
 		{
-			name:     "drops do not excuse a must_succeed step",
-			scenario: sc([]scenario.Step{{Run: "rm -rf /tmp/x", MustSucceed: true, Line: 10}}, []scenario.Matcher{expect(seedRule)}, nil),
-			steps:    withExit(1, ""), drops: 3,
-			want: Fail, reason: "must succeed but exited 1",
+			name:     "drops do not excuse an exit mismatch",
+			scenario: sc([]scenario.Step{{Run: "rm -rf /tmp/x", Exit: []int{0}, Line: 10}}, []scenario.Matcher{expect(seedRule)}, nil),
+			steps:    expecting(withExit(1, ""), 0), drops: 3,
+			want: Error, reason: "exited 1, expected 0",
 		},
 		{
 			name:     "drops do not hide an error",
@@ -581,6 +621,9 @@ func TestSummarise(t *testing.T) {
 		{[]Outcome{Inconclusive, Error}, Error, true},
 		{[]Outcome{Error, Fail, Inconclusive}, Fail, true},
 		{[]Outcome{Error, Error}, Error, false},
+		{[]Outcome{Skip}, Skip, false},
+		{[]Outcome{Pass, Skip}, Skip, true}, // never a pass
+		{[]Outcome{Skip, Fail}, Fail, true},
 	}
 	for _, tt := range tests {
 		var vs []Verdict
@@ -591,5 +634,88 @@ func TestSummarise(t *testing.T) {
 		if r.Outcome != tt.want || r.Flaky != tt.flaky || r.ScenarioID != "s" || len(r.Attempts) != len(vs) {
 			t.Errorf("Summarise(%v) = %s flaky=%v id=%q, want %s flaky=%v", tt.outcomes, r.Outcome, r.Flaky, r.ScenarioID, tt.want, tt.flaky)
 		}
+	}
+}
+
+func TestJudgeForbidOthers(t *testing.T) {
+	// Lines 2 and 3: "Disable recovery features" and "Any rm" for rm -rf /tmp/x.
+	alerts := []alert.Attributed{
+		at(line(t, 2), alert.PhaseSteps, 1), at(line(t, 3), alert.PhaseSteps, 1), at(line(t, 3), alert.PhaseSteps, 1),
+		at(line(t, 3), alert.PhaseSetup, 1), // setup alerts are never judged
+	}
+	steps := []StepResult{ok(alert.PhaseSteps, 1, "rm -rf /tmp/x")}
+	candidates := []string{seedRule, "Any rm"}
+	judge := func(s *scenario.Scenario, cands []string) Verdict {
+		s.ForbidOthers = true
+		return Judge(Input{Scenario: s, Attempt: 1, Alerts: alerts, Steps: steps, Candidates: cands})
+	}
+
+	v := judge(sc(oneStep("rm -rf /tmp/x"), []scenario.Matcher{expect(seedRule)}, nil), candidates)
+	if v.Outcome != Fail || len(v.Forbidden) != 1 || !v.Forbidden[0].Others || v.Forbidden[0].Matcher.Rule != "Any rm" || len(v.Forbidden[0].Matched) != 2 {
+		t.Fatalf("outcome %s, forbidden %+v", v.Outcome, v.Forbidden)
+	}
+	if want := `forbidden "Any rm" (forbid_others: no expect names it) fired (2 alerts)`; v.Reason != want {
+		t.Errorf("reason %q, want %q", v.Reason, want)
+	}
+	if got := Format(v); !strings.Contains(got, `"Any rm" (forbid_others: no expect names it) (2 alerts: #2 #3)`) {
+		t.Errorf("Format does not show the forbid_others hit:\n%s", got)
+	}
+
+	// Expecting both: the exact alert set, a pass.
+	if v := judge(sc(oneStep("rm -rf /tmp/x"), []scenario.Matcher{expect(seedRule), expect("Any rm")}, nil), candidates); v.Outcome != Pass {
+		t.Errorf("both expected: %s %s", v.Outcome, v.Reason)
+	}
+	// A rule outside the candidates is not forbidden by forbid_others.
+	if v := judge(sc(oneStep("rm -rf /tmp/x"), []scenario.Matcher{expect(seedRule)}, nil), []string{seedRule}); v.Outcome != Pass {
+		t.Errorf("non-candidate rule: %s %s", v.Outcome, v.Reason)
+	}
+	// An explicit forbid that caught the alerts is not repeated.
+	v = judge(sc(oneStep("rm -rf /tmp/x"), []scenario.Matcher{expect(seedRule)}, []scenario.Matcher{forbid("Any rm")}), candidates)
+	if len(v.Forbidden) != 1 || v.Forbidden[0].Others {
+		t.Errorf("forbid and forbid_others both counted: %+v", v.Forbidden)
+	}
+	// expect "*" names every candidate: nothing is left to forbid.
+	if v := judge(sc(oneStep("rm -rf /tmp/x"), []scenario.Matcher{expect("*")}, nil), candidates); v.Outcome != Pass || len(v.Forbidden) != 0 {
+		t.Errorf(`expect "*": %s %+v`, v.Outcome, v.Forbidden)
+	}
+	// A benign scenario with forbid_others alone forbids every candidate.
+	benign := sc(oneStep("rm -rf /tmp/x"), nil, nil)
+	benign.Benign = true
+	if v := judge(benign, candidates); v.Outcome != Fail || len(v.Forbidden) != 2 {
+		t.Errorf("benign with forbid_others: %s %+v", v.Outcome, v.Forbidden)
+	}
+}
+
+func TestJudgeSkipAndRehearsal(t *testing.T) {
+	s := sc(oneStep("kubectl get pods"), []scenario.Matcher{expect(seedRule)}, nil)
+	s.Skip = "needs Kubernetes: no API server here"
+	v := Judge(Input{Scenario: s, Attempt: 1, Candidates: []string{seedRule}})
+	if v.Outcome != Skip || v.Reason != "skipped: needs Kubernetes: no API server here" || len(v.Expectations) != 1 {
+		t.Errorf("skip: %s %q", v.Outcome, v.Reason)
+	}
+	if got := Format(v); !strings.HasPrefix(got, "SKIP disable-rescue") || !strings.Contains(got, "was not run: it proves nothing") {
+		t.Errorf("Format of a skip:\n%s", got)
+	}
+
+	// A rehearsal judges the steps only: no alert, yet a pass.
+	r := sc([]scenario.Step{{Exec: []string{"cat", "/tmp/../../etc/passwd"}, Line: 10}, {Sleep: time.Second, Line: 11}}, []scenario.Matcher{expect(seedRule)}, nil)
+	steps := []StepResult{
+		{Phase: alert.PhaseSteps, Index: 1, Argv: []string{"cat", "/tmp/../../etc/passwd"}, ExpectExit: []int{0}, ExitCode: 0},
+		{Phase: alert.PhaseSteps, Index: 2, Sleep: time.Second, Duration: time.Second},
+	}
+	in := Input{Scenario: r, Attempt: 1, Steps: steps, Rehearsal: true, Notes: []string{"victim not privileged"}}
+	v = Judge(in)
+	if v.Outcome != Pass || v.Reason != "rehearsed: 2 steps ran as declared (no Falco: alerts not judged)" || len(v.Expectations) != 0 || len(v.Notes) != 1 {
+		t.Errorf("rehearsal: %s %q %+v", v.Outcome, v.Reason, v.Expectations)
+	}
+	got := Format(v)
+	for _, want := range []string{"note: victim not privileged", "steps/1 exit 0 (expected 0) 0s: exec: [cat, /tmp/../../etc/passwd]", "steps/2 slept 1s: sleep: 1s"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("Format lacks %q:\n%s", want, got)
+		}
+	}
+	in.Steps[0].ExitCode = 1
+	if v := Judge(in); v.Outcome != Error || v.Reason != `step 1 (line 10) "exec: [cat, /tmp/../../etc/passwd]" exited 1, expected 0` {
+		t.Errorf("rehearsal with a step not as declared: %s %q", v.Outcome, v.Reason)
 	}
 }

@@ -70,6 +70,14 @@ func textMatches(m scenario.TextMatch, s string) bool {
 
 func describeText(m scenario.TextMatch) string { return fmt.Sprintf("%s %q", m.Kind, m.Value) }
 
+// describeHit names a forbidden hit in a reason line.
+func describeHit(f ForbiddenHit) string {
+	if f.Others {
+		return fmt.Sprintf("%q (forbid_others: no expect names it)", f.Matcher.Rule)
+	}
+	return describe(f.Matcher)
+}
+
 // describe names a matcher in a reason line: its rule and where it is.
 func describe(m scenario.Matcher) string {
 	s := fmt.Sprintf("%q", m.Rule)

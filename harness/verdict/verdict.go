@@ -10,18 +10,24 @@ import (
 // Outcome is the result of one scenario attempt.
 type Outcome string
 
-// Outcomes. Summarise ranks them pass < inconclusive < error < fail: a fail
-// is the only outcome that says the rules misbehave, so a flaky scenario must
-// never hide it behind an error or an inconclusive attempt.
+// Outcomes. Summarise ranks them pass < skip < inconclusive < error < fail: a
+// fail is the only outcome that says the rules misbehave, so a flaky scenario
+// must never hide it behind an error or an inconclusive attempt, and a skip
+// is never a pass.
 const (
 	Pass Outcome = "pass"
 	// Fail: the rules did not behave as the scenario says (an expected alert
-	// missing or too many, a forbidden alert fired, a must_succeed step failed).
+	// missing or too many, a forbidden alert fired).
 	Fail Outcome = "fail"
 	// Error: the scenario could not emulate the technique (victim did not
-	// start, a step's command was missing (126/127) or timed out, setup
-	// failed, the barrier never arrived, Falco died). Says nothing about the rules.
+	// start or could not be given its shape, a step's command was missing
+	// (126/127) or timed out or ended with another exit status than the
+	// scenario says, setup failed, the barrier never arrived, Falco died).
+	// Says nothing about the rules.
 	Error Outcome = "error"
+	// Skip: the scenario says it cannot run here (skip: "<reason>"), so it
+	// was not run. Never a pass: nothing was proven.
+	Skip Outcome = "skip"
 	// Inconclusive: Falco dropped syscall events during the attempt, so a
 	// missing alert proves nothing.
 	Inconclusive Outcome = "inconclusive"
@@ -52,6 +58,10 @@ type Verdict struct {
 	Timings   Timings
 	Drops     int64 // syscall drops Falco reported during the attempt
 	VictimID  string
+	// Notes are what a reader must know about the attempt that does not
+	// change its outcome: a privileged victim the engine refused, run with
+	// the widest capability set instead.
+	Notes []string
 }
 
 // ExpectationResult says how one expect matcher fared.
@@ -67,6 +77,9 @@ type ExpectationResult struct {
 type ForbiddenHit struct {
 	Matcher scenario.Matcher
 	Matched []int // indexes into Verdict.Alerts
+	// Others marks a candidate rule that fired but no expect matcher names,
+	// forbidden by the scenario's forbid_others (Matcher names the rule).
+	Others bool
 }
 
 // NearMiss is an alert of an expected rule that differed in one criterion.
@@ -79,20 +92,29 @@ type NearMiss struct {
 	Missing     bool // the alert has no such field (Got is empty)
 }
 
-// StepResult is what one exec did.
+// StepResult is what one step did: an exec, or a sleep.
 type StepResult struct {
-	Phase    alert.Phase
-	Index    int // 1-based within its phase
-	Run      string
-	User     string
-	ExitCode int // -1 when the process did not exit by itself (killed on timeout)
-	Stdout   string
-	Stderr   string // tails, bounded
-	Start    time.Time
-	Duration time.Duration
-	TimedOut bool
-	Err      string // exec could not be done at all
+	Phase alert.Phase
+	Index int // 1-based within its phase
+	Run   string
+	Argv  []string      // an exec step's argv (Run is then empty)
+	Sleep time.Duration // a sleep step's wait (nothing was exec'd)
+	TTY   bool
+	User  string
+	// ExpectExit are the exit statuses the scenario says the step ends with
+	// (scenario.Step.Exit); nil: any but 126 and 127, in setup only 0.
+	ExpectExit []int
+	ExitCode   int // -1 when the process did not exit by itself (killed on timeout)
+	Stdout     string
+	Stderr     string // tails, bounded
+	Start      time.Time
+	Duration   time.Duration
+	TimedOut   bool
+	Err        string // exec could not be done at all
 }
+
+// Command names what the step ran, as the scenario file wrote it.
+func (s StepResult) Command() string { return scenario.CommandText(s.Run, s.Argv, s.Sleep) }
 
 // Latency of one matched expected alert.
 type Latency struct {

@@ -14,10 +14,13 @@ import (
 	"github.com/testcontainers/testcontainers-go"
 )
 
-// Image defaults: the tag scripts/victim-image.sh builds, overridable through ImageEnv.
+// Image defaults: the tags scripts/victim-image.sh builds, overridable through ImageEnv and
+// ToolsImageEnv. The tools image adds strace, gdb, sshd, ncat, nmap, ... (fixtures/victim).
 const (
-	DefaultImage = "attack-replay/victim:bookworm"
-	ImageEnv     = "VICTIM_IMAGE"
+	DefaultImage      = "attack-replay/victim:bookworm"
+	ImageEnv          = "VICTIM_IMAGE"
+	DefaultToolsImage = "attack-replay/victim:tools"
+	ToolsImageEnv     = "VICTIM_TOOLS_IMAGE"
 )
 
 // Labels on every container the harness starts. Sweep and the leak checks select on them.
@@ -47,6 +50,14 @@ func ImageFromEnv() string {
 		return img
 	}
 	return DefaultImage
+}
+
+// ToolsImageFromEnv returns the tools image to use: $VICTIM_TOOLS_IMAGE, or DefaultToolsImage.
+func ToolsImageFromEnv() string {
+	if img := os.Getenv(ToolsImageEnv); img != "" {
+		return img
+	}
+	return DefaultToolsImage
 }
 
 // engineClient is the Docker API client every victim of the process shares. It is made on
@@ -105,7 +116,8 @@ func imagePresent(ctx context.Context, cli client.ImageAPIClient, image string) 
 // missingImageError explains how to get the image; the run cannot build it by itself because
 // the offline build needs root and takes minutes.
 func missingImageError(image string) error {
-	return fmt.Errorf("%w: %q is not on the engine: build it with `make victim-image` (scripts/victim-image.sh), or set %s to an image that exists", ErrImageMissing, image, ImageEnv)
+	return fmt.Errorf("%w: %q is not on the engine: build it with `make victim-images` (scripts/victim-image.sh builds %s and %s), or set %s or %s to an image that exists",
+		ErrImageMissing, image, DefaultImage, DefaultToolsImage, ImageEnv, ToolsImageEnv)
 }
 
 // Sweep force-removes every attack-replay container (running or not, with its anonymous

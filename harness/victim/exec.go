@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -38,6 +39,10 @@ type ExecRequest struct {
 	Env     []string      // KEY=VALUE, added to the container's environment
 	Workdir string        // working directory ("" = the image's)
 	Timeout time.Duration // kill the command's process tree after this long (0 = only ctx)
+	// TTY gives the command a terminal (docker exec -t), so Falco sees proc.tty != 0. A
+	// terminal has one output stream: stdout and stderr both arrive in Stdout, with "\r\n"
+	// line ends.
+	TTY bool
 }
 
 // ExecResult is what one exec did.
@@ -91,6 +96,7 @@ func (c *Container) Exec(ctx context.Context, req ExecRequest) (ExecResult, erro
 		Env:          append(slices.Clone(req.Env), marker),
 		WorkingDir:   req.Workdir,
 		Cmd:          req.Cmd,
+		TTY:          req.TTY,
 		AttachStdout: true,
 		AttachStderr: true,
 	})
@@ -99,7 +105,7 @@ func (c *Container) Exec(ctx context.Context, req ExecRequest) (ExecResult, erro
 	}
 
 	res.Start = time.Now()
-	attached, err := c.cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	attached, err := c.cli.ExecAttach(ctx, created.ID, client.ExecAttachOptions{TTY: req.TTY})
 	if err != nil {
 		// The engine may have started the command before the error reached us.
 		return res, fmt.Errorf("exec %q: start: %w", cmdline, errors.Join(err, c.kill(ctx, marker)))
@@ -108,7 +114,13 @@ func (c *Container) Exec(ctx context.Context, req ExecRequest) (ExecResult, erro
 	stdout, stderr := &tailBuffer{max: MaxOutput}, &tailBuffer{max: MaxOutput}
 	copied := make(chan error, 1)
 	go func() {
-		_, err := stdcopy.StdCopy(stdout, stderr, attached.Reader)
+		var err error
+		if req.TTY {
+			// A terminal's output is one raw stream, not multiplexed.
+			_, err = io.Copy(stdout, attached.Reader)
+		} else {
+			_, err = stdcopy.StdCopy(stdout, stderr, attached.Reader)
+		}
 		copied <- err
 	}()
 

@@ -34,16 +34,26 @@ func testContext(t testing.TB) context.Context {
 }
 
 // requireImage stops the test when the victim image is missing. It fails rather than skips:
-// `make test` builds the image first, so a missing image is a broken setup, not an option.
+// `make test` builds the images first, so a missing image is a broken setup, not an option.
 func requireImage(t testing.TB) string {
 	t.Helper()
-	img := victim.ImageFromEnv()
+	return requireImageOf(t, victim.ImageFromEnv(), victim.ImageEnv)
+}
+
+// requireToolsImage is requireImage for the tools image.
+func requireToolsImage(t testing.TB) string {
+	t.Helper()
+	return requireImageOf(t, victim.ToolsImageFromEnv(), victim.ToolsImageEnv)
+}
+
+func requireImageOf(t testing.TB, img, env string) string {
+	t.Helper()
 	ok, err := victim.ImagePresent(testContext(t), img)
 	if err != nil {
 		t.Fatalf("check victim image: %v", err)
 	}
 	if !ok {
-		t.Fatalf("victim image %q is missing: run `make victim-image` (scripts/victim-image.sh) or set %s", img, victim.ImageEnv)
+		t.Fatalf("victim image %q is missing: run `make victim-images` (scripts/victim-image.sh) or set %s", img, env)
 	}
 	return img
 }
@@ -84,7 +94,12 @@ func (w testWriter) Write(p []byte) (int, error) {
 // that nothing with the test's run label is left on the engine.
 func startVictim(t testing.TB, opts ...testcontainers.ContainerCustomizer) *victim.Container {
 	t.Helper()
-	img := requireImage(t)
+	return startVictimOf(t, requireImage(t), opts...)
+}
+
+// startVictimOf is startVictim from another image.
+func startVictimOf(t testing.TB, img string, opts ...testcontainers.ContainerCustomizer) *victim.Container {
+	t.Helper()
 	run := runID(t)
 	all := append([]testcontainers.ContainerCustomizer{
 		victim.WithRunID(run), victim.WithLogger(testSlog(t)), quietLogger(t),

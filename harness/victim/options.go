@@ -5,9 +5,12 @@ import (
 	"log/slog"
 	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/testcontainers/testcontainers-go"
+
+	"github.com/attack-replay/attack-replay/harness/linux"
 )
 
 // options are the victim-specific settings; everything else goes to testcontainers as is.
@@ -19,7 +22,10 @@ type options struct {
 	labels     map[string]string
 	env        map[string]string
 	network    string
-	caps       []string
+	caps       []string // added (WithCapabilities)
+	capDrop    []string // dropped (WithoutCapabilities)
+	readOnly   bool
+	extraHosts []string
 	logger     *slog.Logger
 	errs       []error
 }
@@ -101,16 +107,48 @@ func WithNetworkMode(mode string) Option {
 }
 
 // WithCapabilities adds capabilities (e.g. "NET_ADMIN" or "CAP_NET_ADMIN") to the victim. They
-// matter with PrivilegesDefault; the other modes already hold every capability granted.
+// matter with PrivilegesDefault; the other modes already hold every capability granted, and
+// Run fails, naming them, when the engine refuses one (ErrRefused).
 func WithCapabilities(caps ...string) Option {
+	return func(o *options) { o.caps = appendCapabilities(o, o.caps, caps) }
+}
+
+// WithoutCapabilities drops capabilities from the victim, whatever its privileges: a
+// privileged victim then holds every other capability instead (the engine would ignore a drop
+// next to --privileged), with the same unconfined profiles but without the host's devices.
+func WithoutCapabilities(caps ...string) Option {
+	return func(o *options) { o.capDrop = appendCapabilities(o, o.capDrop, caps) }
+}
+
+func appendCapabilities(o *options, to, caps []string) []string {
+	for _, c := range caps {
+		n, err := linux.ParseCapability(c)
+		if err != nil {
+			o.errs = append(o.errs, err)
+			continue
+		}
+		if !slices.Contains(to, n) {
+			to = append(to, n)
+		}
+	}
+	return to
+}
+
+// WithReadOnlyRoot makes the victim's root filesystem read-only (docker run --read-only).
+func WithReadOnlyRoot() Option {
+	return func(o *options) { o.readOnly = true }
+}
+
+// WithExtraHosts adds /etc/hosts entries, "name:ip" each (docker run --add-host).
+func WithExtraHosts(hosts ...string) Option {
 	return func(o *options) {
-		for _, c := range caps {
-			n, err := normalizeCapability(c)
+		for _, h := range hosts {
+			e, err := linux.ParseHostEntry(h)
 			if err != nil {
-				o.errs = append(o.errs, err)
+				o.errs = append(o.errs, fmt.Errorf("%w (want %s)", err, linux.HostEntryForm))
 				continue
 			}
-			o.caps = append(o.caps, n)
+			o.extraHosts = append(o.extraHosts, e.String())
 		}
 	}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
+
+	"github.com/attack-replay/attack-replay/harness/linux"
 )
 
 // Privileges is how much of the host a victim may touch. Scenarios remount filesystems, load
@@ -47,26 +49,8 @@ func ParsePrivileges(s string) (Privileges, error) {
 	return "", fmt.Errorf("parse privileges %q: want auto, privileged or default", s)
 }
 
-// capabilities are the Linux capabilities in kernel order (linux/capability.h, up to
-// CAP_CHECKPOINT_RESTORE = 40), without the CAP_ prefix as Docker's CapAdd takes them.
-var capabilities = []string{
-	"CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-	"SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-	"IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-	"SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-	"LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-	"WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-}
-
-// normalizeCapability turns "cap_sys_admin" or "SYS_ADMIN" into "SYS_ADMIN", and rejects
-// names that are not Linux capabilities.
-func normalizeCapability(name string) (string, error) {
-	c := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(name)), "CAP_")
-	if !slices.Contains(capabilities, c) {
-		return "", fmt.Errorf("capability %q is not a Linux capability (e.g. SYS_ADMIN, NET_ADMIN)", name)
-	}
-	return c, nil
-}
+// capabilities are the Linux capabilities in kernel order, as Docker's CapAdd takes them.
+var capabilities = linux.Capabilities()
 
 // unconfined are the security options of PrivilegesCapabilities: the profiles --privileged
 // lifts besides capabilities, devices and masked paths (unmaskPaths does those).
@@ -166,10 +150,7 @@ func without(set, drop []string) []string {
 }
 
 // sortCapabilities orders names by capability number, the order the kernel and logs use.
-func sortCapabilities(names []string) []string {
-	slices.SortFunc(names, func(a, b string) int { return slices.Index(capabilities, a) - slices.Index(capabilities, b) })
-	return names
-}
+func sortCapabilities(names []string) []string { return linux.SortCapabilities(names) }
 
 // boundingSet reads the capability bounding set of the engine's runtime: a container in the
 // engine host's PID namespace reads the status of its parent, the runtime shim, whose
@@ -240,6 +221,23 @@ func (p probeRunner) bisect(ctx context.Context, set []string) ([]string, error)
 	return append(bad, more...), err
 }
 
+// refusedAlone returns the capabilities of caps that the engine refuses on their own.
+func (p probeRunner) refusedAlone(ctx context.Context, caps []string) []string {
+	var out []string
+	for _, c := range caps {
+		if err := p.create(ctx, []string{c}); err != nil {
+			if unknownCapability.MatchString(err.Error()) {
+				out = append(out, c) // an unknown name fails at create
+			}
+			continue
+		}
+		if ok, err := p.starts(ctx, []string{c}); err == nil && !ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // hostConfig is a probe container's: no network, since the probe only needs the runtime to
 // apply privileges, and skipping the veth pair makes each attempt cheaper.
 func hostConfig(caps []string) *container.HostConfig {
@@ -270,6 +268,12 @@ func (p probeRunner) privilegedRefusal(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return refusal.Error(), nil
+}
+
+// startsPrivileged tells whether a bare privileged container starts.
+func (p probeRunner) startsPrivileged(ctx context.Context) (bool, error) {
+	refusal, err := p.privilegedRefusal(ctx)
+	return err == nil && refusal == "", err
 }
 
 // startsWith tells whether a container with h starts.

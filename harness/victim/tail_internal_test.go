@@ -47,17 +47,6 @@ func TestTailBufferMemoryStaysBounded(t *testing.T) {
 	}
 }
 
-func TestNormalizeCapability(t *testing.T) {
-	for in, want := range map[string]string{"cap_sys_admin": "SYS_ADMIN", "NET_ADMIN": "NET_ADMIN", " bpf ": "BPF"} {
-		if got, err := normalizeCapability(in); err != nil || got != want {
-			t.Errorf("normalizeCapability(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	if _, err := normalizeCapability("CAP_ALL"); err == nil {
-		t.Errorf("normalizeCapability(CAP_ALL) succeeded; ALL is not a capability")
-	}
-}
-
 func TestUnknownCapabilityMessage(t *testing.T) {
 	// The wording of Docker 20.10's create error, as the engine here prints it.
 	msg := `Error response from daemon: invalid CapAdd: unknown capability: "CAP_BPF"`

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -103,43 +104,52 @@ type starter struct {
 // whether privileged containers start, and otherwise which capabilities do.
 func (s starter) run(ctx context.Context) (*Container, error) {
 	if s.settings.privileges != PrivilegesAuto {
-		return s.start(ctx, s.settings.privileges, nil, nil)
+		return s.start(ctx, s.settings.privileges, nil)
 	}
 	engine := s.cli.DaemonHost()
 	grants.mu.Lock()
 	if g := grants.byEngine[engine]; g != nil {
 		grants.mu.Unlock()
-		if g.privileged {
-			return s.start(ctx, PrivilegesPrivileged, nil, nil)
-		}
-		return s.start(ctx, PrivilegesCapabilities, g.accepted, g.dropped)
+		return s.startGranted(ctx, g)
 	}
 	defer grants.mu.Unlock()
 
-	c, err := s.start(ctx, PrivilegesPrivileged, nil, nil)
-	if err == nil {
-		grants.byEngine[engine] = &engineGrant{privileged: true}
-		return c, nil
-	}
-	if ctx.Err() != nil {
-		return c, err
-	}
-	privilegedErr := err
-	if err := c.Terminate(ctx); err != nil {
-		return nil, errors.Join(privilegedErr, err)
-	}
-	probe := probeRunner{cli: s.cli, image: s.image, labels: map[string]string{
-		LabelProject:  "1",
-		LabelRole:     roleProbe,
-		LabelInstance: s.labels[LabelInstance],
-	}}
-	if s.settings.runID != "" {
-		probe.labels[LabelRun] = s.settings.runID
-	}
-	// A bare privileged container that starts means the victim failed for another reason
-	// (its network, name or options): report that instead of caching a wrong verdict.
-	if refusal, err := probe.privilegedRefusal(ctx); err != nil || refusal == "" {
-		return nil, errors.Join(privilegedErr, err)
+	probe := s.probe()
+	var privilegedErr error
+	if len(s.settings.capDrop) == 0 {
+		// The victim itself is the first try: on an engine that grants privileged
+		// containers, that costs nothing more.
+		c, err := s.start(ctx, PrivilegesPrivileged, nil)
+		if err == nil {
+			grants.byEngine[engine] = &engineGrant{privileged: true}
+			return c, nil
+		}
+		if ctx.Err() != nil {
+			return c, err
+		}
+		privilegedErr = err
+		if err := c.Terminate(ctx); err != nil {
+			return nil, errors.Join(privilegedErr, err)
+		}
+		// A bare privileged container that starts means the victim failed for another
+		// reason (its network, name or options): report that instead of caching a wrong
+		// verdict.
+		if ok, err := probe.startsPrivileged(ctx); err != nil || ok {
+			return nil, errors.Join(privilegedErr, err)
+		}
+	} else {
+		// A privileged start would ignore the drops (moby gives a privileged container
+		// every capability, CapDrop or not), so a bare container asks the engine.
+		ok, err := probe.startsPrivileged(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			g := &engineGrant{privileged: true}
+			grants.byEngine[engine] = g
+			return s.startGranted(ctx, g)
+		}
+		privilegedErr = errors.New("a bare privileged container does not start")
 	}
 	probeStart := time.Now()
 	accepted, dropped, err := probe.widestCapabilities(ctx)
@@ -149,12 +159,46 @@ func (s starter) run(ctx context.Context) (*Container, error) {
 	g := &engineGrant{accepted: accepted, dropped: dropped}
 	grants.byEngine[engine] = g
 	logFallback(s.settings.logger, engine, privilegedErr, g, time.Since(probeStart))
-	return s.start(ctx, PrivilegesCapabilities, accepted, dropped)
+	return s.startGranted(ctx, g)
 }
 
-// start creates and starts one victim container in the given effective mode.
-func (s starter) start(ctx context.Context, mode Privileges, accepted, dropped []string) (*Container, error) {
-	extra := s.settings.caps
+// probe returns a prober labelled like the victim, so a sweep of the run finds its probes.
+func (s starter) probe() probeRunner {
+	p := probeRunner{cli: s.cli, image: s.image, labels: map[string]string{
+		LabelProject:  "1",
+		LabelRole:     roleProbe,
+		LabelInstance: s.labels[LabelInstance],
+	}}
+	if s.settings.runID != "" {
+		p.labels[LabelRun] = s.settings.runID
+	}
+	return p
+}
+
+// startGranted starts a PrivilegesAuto victim with what the engine grants.
+func (s starter) startGranted(ctx context.Context, g *engineGrant) (*Container, error) {
+	if g.privileged {
+		return s.start(ctx, PrivilegesPrivileged, g)
+	}
+	return s.start(ctx, PrivilegesCapabilities, g)
+}
+
+// start creates and starts one victim container in the given effective mode; g is what the
+// engine grants (PrivilegesCapabilities needs it).
+func (s starter) start(ctx context.Context, mode Privileges, g *engineGrant) (*Container, error) {
+	add, drop := s.settings.caps, s.settings.capDrop
+	if mode == PrivilegesPrivileged && len(drop) > 0 {
+		// Every capability but the dropped ones: --privileged would ignore CapDrop.
+		mode = PrivilegesCapabilities
+		g = &engineGrant{accepted: []string{"ALL"}}
+	}
+	var dropped []string
+	if mode == PrivilegesCapabilities {
+		dropped = g.dropped
+		if refused := intersect(add, g.dropped); len(refused) > 0 {
+			return nil, refusedError(refused)
+		}
+	}
 	hostConfig := func(h *container.HostConfig) {
 		// An init as PID 1 reaps orphans and dies with the container at once; `sleep` as PID 1
 		// would ignore SIGTERM and cost the engine's 10 s stop timeout.
@@ -162,20 +206,24 @@ func (s starter) start(ctx context.Context, mode Privileges, accepted, dropped [
 		if s.settings.network != "" {
 			h.NetworkMode = container.NetworkMode(s.settings.network)
 		}
+		h.ReadonlyRootfs = s.settings.readOnly
+		h.ExtraHosts = append(h.ExtraHosts, s.settings.extraHosts...)
 		switch mode {
 		case PrivilegesPrivileged:
 			h.Privileged = true
 		case PrivilegesCapabilities:
-			h.CapAdd = append(h.CapAdd, accepted...)
-			for _, c := range extra {
-				if !slices.Contains(h.CapAdd, c) {
+			h.CapAdd = append(h.CapAdd, without(g.accepted, drop)...)
+			for _, c := range without(add, drop) {
+				if !slices.Contains(h.CapAdd, c) && !slices.Contains(h.CapAdd, "ALL") {
 					h.CapAdd = append(h.CapAdd, c)
 				}
 			}
+			h.CapDrop = append(h.CapDrop, drop...)
 			h.SecurityOpt = append(h.SecurityOpt, unconfined...)
 			unmaskPaths(h)
 		default:
-			h.CapAdd = append(h.CapAdd, extra...)
+			h.CapAdd = append(h.CapAdd, add...)
+			h.CapDrop = append(h.CapDrop, drop...)
 		}
 	}
 	customizers := []testcontainers.ContainerCustomizer{
@@ -198,9 +246,36 @@ func (s starter) start(ctx context.Context, mode Privileges, accepted, dropped [
 	}
 	c := &Container{DockerContainer: ctr, cli: s.cli, privileges: mode, dropped: slices.Clone(dropped)}
 	if err != nil {
+		if mode == PrivilegesDefault && len(add) > 0 && ctx.Err() == nil {
+			// Name what the engine refuses: each added capability on its own.
+			if refused := s.probe().refusedAlone(ctx, add); len(refused) > 0 {
+				return c, errors.Join(refusedError(refused), err)
+			}
+		}
 		return c, fmt.Errorf("start %s container: %w", mode, err)
 	}
 	return c, nil
+}
+
+// ErrRefused means the engine refuses what a victim asks for (a capability outside its
+// runtime's bounding set, a name it does not know).
+var ErrRefused = errors.New("the engine refuses what the victim asks for")
+
+func refusedError(caps []string) error {
+	return fmt.Errorf("%w: capabilit%s %s (outside the bounding set of its runtime, or unknown to it): drop %s from the victim's capabilities, or run on an engine that grants %s",
+		ErrRefused, plural(len(caps), "y", "ies"), strings.Join(caps, ", "), plural(len(caps), "it", "them"), plural(len(caps), "it", "them"))
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// intersect returns the members of a that are in b, in a's order.
+func intersect(a, b []string) []string {
+	return slices.DeleteFunc(slices.Clone(a), func(c string) bool { return !slices.Contains(b, c) })
 }
 
 // ID is the container's full 64-character id.

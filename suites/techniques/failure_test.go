@@ -52,7 +52,7 @@ func TestFailureMessages(t *testing.T) {
 	defer cancel()
 	results, err := runner.New(runner.Config{
 		Workers: 2, Grace: -1, RunID: runID,
-		StartVictim: f.Wrap(runner.StartVictims(victim.ImageFromEnv())),
+		StartVictim: f.Wrap(runner.StartVictims(runner.Victims{})),
 		Hub:         f.Hub(), Drops: f.Drops, FalcoState: f.State,
 		Candidates: []string{"Disable recovery features", "Shadow file read"},
 	}).Run(ctx, set.Scenarios())
@@ -108,6 +108,7 @@ func TestHeadlines(t *testing.T) {
 	}{
 		{verdict.Result{Outcome: verdict.Error}, "ERROR: the scenario could not emulate the technique; this says nothing about the rules"},
 		{verdict.Result{Outcome: verdict.Inconclusive}, "INCONCLUSIVE: Falco dropped syscall events during the scenario; a missing alert proves nothing"},
+		{verdict.Result{Outcome: verdict.Skip}, "SKIP: the scenario was not run; it proves nothing either way"},
 		{verdict.Result{Outcome: verdict.Fail, Flaky: true, Attempts: make([]verdict.Verdict, 3)},
 			"FLAKY (3 attempts disagree), worst: FAIL: the rules did not behave as the scenario says"},
 	} {

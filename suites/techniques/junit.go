@@ -74,7 +74,9 @@ func junitVerdict(tc *reporters.JUnitTestCase) verdict.Outcome {
 // Judged reports whether a result says something about the rules: pass or
 // fail. An error or inconclusive result does not (the scenario could not
 // emulate the technique, or Falco dropped events); its spec is skipped, so
-// Ginkgo never lists it as a rule failure, and Unjudged fails the run.
+// Ginkgo never lists it as a rule failure, and Unjudged fails the run. A
+// skip verdict (a scenario marked skip: with its reason) is not judged
+// either, but it was never meant to run: Unjudged leaves it out.
 func Judged(res verdict.Result) bool {
 	return res.Outcome == verdict.Pass || res.Outcome == verdict.Fail
 }
@@ -85,7 +87,7 @@ func Judged(res verdict.Result) bool {
 func Unjudged(results []verdict.Result) string {
 	var lines []string
 	for _, r := range results {
-		if Judged(r) {
+		if Judged(r) || r.Outcome == verdict.Skip {
 			continue
 		}
 		reason := ""

@@ -48,6 +48,8 @@ func Headline(res verdict.Result) string {
 		return prefix + "ERROR: the scenario could not emulate the technique; this says nothing about the rules"
 	case verdict.Inconclusive:
 		return prefix + "INCONCLUSIVE: Falco dropped syscall events during the scenario; a missing alert proves nothing"
+	case verdict.Skip:
+		return prefix + "SKIP: the scenario was not run; it proves nothing either way"
 	}
 	return prefix + "PASS"
 }

@@ -107,6 +107,7 @@ func TestSummaryTable(t *testing.T) {
 		{ScenarioID: "c", Outcome: verdict.Error, Attempts: []verdict.Verdict{att("T1490", "impact", verdict.Error)}},
 		{ScenarioID: "d", Outcome: verdict.Inconclusive, Attempts: []verdict.Verdict{att("T1003.008", "credential-access", verdict.Inconclusive)}},
 		{ScenarioID: "e", Outcome: verdict.Pass, Attempts: []verdict.Verdict{att("T1003.008", "credential-access", verdict.Pass, 2*time.Millisecond, 4*time.Millisecond, 30*time.Millisecond)}},
+		{ScenarioID: "f", Outcome: verdict.Skip, Attempts: []verdict.Verdict{att("T1490", "impact", verdict.Skip)}},
 	}
 	var buf bytes.Buffer
 	if err := WriteTable(&buf, report.Build(report.Run{Results: results})); err != nil {
@@ -115,10 +116,10 @@ func TestSummaryTable(t *testing.T) {
 	lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 	fields := func(i int) string { return strings.Join(strings.Fields(lines[i]), " ") }
 	want := []string{
-		"TECHNIQUE TACTIC SCENARIOS PASSED FAILED ERRORS INCONCLUSIVE FLAKY MEDIAN LATENCY",
-		"T1003.008 credential-access 2 1 0 0 1 0 4ms",
-		"T1490 impact 3 1 1 1 0 1 3ms", // nearest-rank p50 of 3 ms and 9 ms, as report.md
-		"total 5 2 1 1 1 1",
+		"TECHNIQUE TACTIC SCENARIOS PASSED FAILED ERRORS INCONCLUSIVE SKIPPED FLAKY MEDIAN LATENCY",
+		"T1003.008 credential-access 2 1 0 0 1 0 0 4ms",
+		"T1490 impact 4 1 1 1 0 1 1 3ms", // nearest-rank p50 of 3 ms and 9 ms, as report.md
+		"total 6 2 1 1 1 1 1",
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("table has %d lines, want %d:\n%s", len(lines), len(want), buf.String())

@@ -15,14 +15,14 @@ import (
 // the console and report.md never disagree.
 func WriteTable(w io.Writer, rep *report.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "TECHNIQUE\tTACTIC\tSCENARIOS\tPASSED\tFAILED\tERRORS\tINCONCLUSIVE\tFLAKY\tMEDIAN LATENCY\t")
+	fmt.Fprintln(tw, "TECHNIQUE\tTACTIC\tSCENARIOS\tPASSED\tFAILED\tERRORS\tINCONCLUSIVE\tSKIPPED\tFLAKY\tMEDIAN LATENCY\t")
 	for _, t := range rep.Techniques {
 		c := t.Counts
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", t.ID, t.Tactic,
-			c.Scenarios, c.Pass, c.Fail, c.Error, c.Inconclusive, c.Flaky, formatLatency(t.Latency))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", t.ID, t.Tactic,
+			c.Scenarios, c.Pass, c.Fail, c.Error, c.Inconclusive, c.Skip, c.Flaky, formatLatency(t.Latency))
 	}
 	c := rep.Summary.Counts
-	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%d\t%d\t%d\t\t\n", c.Scenarios, c.Pass, c.Fail, c.Error, c.Inconclusive, c.Flaky)
+	fmt.Fprintf(tw, "total\t\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\t\n", c.Scenarios, c.Pass, c.Fail, c.Error, c.Inconclusive, c.Skip, c.Flaky)
 	return tw.Flush()
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/attack-replay/attack-replay/harness/rules"
 	"github.com/attack-replay/attack-replay/harness/scenario"
 	"github.com/attack-replay/attack-replay/harness/session"
+	"github.com/attack-replay/attack-replay/harness/verdict"
 )
 
 // Filled by TestTechniques before RunSpecs: Ginkgo builds the Describe
@@ -73,6 +74,9 @@ func TestTechniques(t *testing.T) {
 	for _, w := range set.Warnings {
 		t.Log(w.String())
 	}
+	for _, lib := range set.Skipped {
+		t.Log(lib.Note())
+	}
 	all := set.Scenarios()
 	chosen := scenario.Filter(all, cfg.Selection)
 	if len(chosen) == 0 {
@@ -89,6 +93,14 @@ func TestTechniques(t *testing.T) {
 	inputs = session.Inputs{Rules: idx, All: all, LabelFilter: suiteConfig.LabelFilter}
 	for _, s := range selected {
 		inputs.Selected = append(inputs.Selected, s.Scenario)
+	}
+	if !suiteConfig.DryRun {
+		// The tools image, or one a scenario names, may be missing.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := session.CheckVictimImages(ctx, cfg, inputs.Selected); err != nil {
+			t.Fatal(err)
+		}
 	}
 	RunSpecs(t, "attack-replay ATT&CK techniques")
 }
@@ -153,6 +165,10 @@ var _ = Describe("ATT&CK techniques", func() {
 			Expect(err).NotTo(HaveOccurred())
 			AddReportEntry("verdict", string(res.Outcome))
 			progress.Report(res)
+			if res.Outcome == verdict.Skip {
+				// Honest: it was not run, and the reason says why.
+				Skip(sp.Scenario.Skip)
+			}
 			if !Judged(res) {
 				// Skipped, not failed: it says nothing about the rules.
 				// AfterSuite fails the run for it. The detail is printed

@@ -10,7 +10,7 @@
 //   - answers every barrier marker exec with the recording's barrier-rule alert (BarrierDelay
 //     and DropBarriers change that, for tests of the barrier's waiting and timeout paths);
 //   - after an exec of a step whose command is exactly one given to On, pushes that command's
-//     alerts;
+//     alerts (a run step's shell command, or an exec step's argv joined by spaces: Exec.Command);
 //   - pushes nothing for any other exec.
 //
 // React replaces that reaction (call Default from it to keep it for some execs), Before runs

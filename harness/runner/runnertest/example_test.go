@@ -10,7 +10,6 @@ import (
 	"github.com/attack-replay/attack-replay/harness/runner/runnertest"
 	"github.com/attack-replay/attack-replay/harness/scenario"
 	"github.com/attack-replay/attack-replay/harness/verdict"
-	"github.com/attack-replay/attack-replay/harness/victim"
 )
 
 // A scenario expects a rule the recording never fired for its command: the
@@ -31,7 +30,7 @@ func Example() {
 
 	cfg := runner.Config{
 		Workers:     1,
-		StartVictim: f.Wrap(runner.StartVictims(victim.ImageFromEnv())),
+		StartVictim: f.Wrap(runner.StartVictims(runner.Victims{})),
 		Hub:         f.Hub(),
 		Drops:       f.Drops,
 		FalcoState:  f.State,

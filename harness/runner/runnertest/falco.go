@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,7 +43,17 @@ type Exec struct {
 	Req      victim.ExecRequest
 	Token    alert.Token // parsed from AR_TOKEN; zero when the exec had none
 	Barrier  string      // AR_BARRIER: set only on the barrier marker
-	Run      string      // the step's command, from /bin/sh -c; "" for the marker
+	Run      string      // a run step's command, from /bin/sh -c; "" for the marker and exec steps
+	Argv     []string    // an exec step's argv, run without a shell; nil otherwise
+}
+
+// Command is what On matches: a run step's command, or an exec step's argv
+// joined by spaces ("cat /etc/shadow" for exec: [cat, /etc/shadow]).
+func (e Exec) Command() string {
+	if e.Argv != nil {
+		return strings.Join(e.Argv, " ")
+	}
+	return e.Run
 }
 
 func newExec(id string, req victim.ExecRequest) Exec {
@@ -56,8 +67,13 @@ func newExec(id string, req victim.ExecRequest) Exec {
 			e.Barrier = v
 		}
 	}
-	if len(req.Cmd) == 3 && req.Cmd[0] == "/bin/sh" && req.Cmd[1] == "-c" {
+	switch {
+	case e.Barrier != "" || e.Token.Run == "":
+		// The marker, or an exec of the harness's own (the kill of a step).
+	case len(req.Cmd) == 3 && req.Cmd[0] == "/bin/sh" && req.Cmd[1] == "-c":
 		e.Run = req.Cmd[2]
+	default:
+		e.Argv = slices.Clone(req.Cmd)
 	}
 	return e
 }
@@ -177,8 +193,9 @@ func (f *Falco) Wrap(start runner.StartFunc) runner.StartFunc {
 }
 
 // On makes the default reaction push alerts, rewritten for the exec (see
-// Exec.Alert), after each exec of a step whose command is exactly run, in
-// any phase. A later call for the same command replaces the alerts.
+// Exec.Alert), after each exec of a step whose command (Exec.Command) is
+// exactly run, in any phase. A later call for the same command replaces the
+// alerts.
 func (f *Falco) On(run string, alerts ...alert.Alert) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -221,7 +238,7 @@ func (f *Falco) Default(e Exec) {
 		return
 	}
 	f.mu.Lock()
-	alerts := f.on[e.Run]
+	alerts := f.on[e.Command()]
 	f.mu.Unlock()
 	f.Raise(e, alerts...)
 }
@@ -266,6 +283,14 @@ func (f *Falco) State() string {
 type watched struct {
 	runner.Victim
 	f *Falco
+}
+
+// Notes passes on what the wrapped victim says about its shape.
+func (w *watched) Notes() []string {
+	if n, ok := w.Victim.(runner.Noter); ok {
+		return n.Notes()
+	}
+	return nil
 }
 
 func (w *watched) Exec(ctx context.Context, req victim.ExecRequest) (victim.ExecResult, error) {

@@ -185,18 +185,25 @@ func TestExecAlert(t *testing.T) {
 	f.React(func(e runnertest.Exec) { seen = append(seen, e) })
 	v, _ := f.Wrap(func(context.Context, *scenario.Scenario, string) (runner.Victim, error) { return mem, nil })(context.Background(), nil, "")
 	tok := alert.Token{Run: "r-1", Phase: alert.PhaseSteps, Step: 2}
-	for _, req := range []victim.ExecRequest{step("rm -rf /tmp/x", tok), marker("r-1/barrier/1"), {Cmd: []string{"id"}}} {
+	argv := victim.ExecRequest{Cmd: []string{"cat", "/tmp/../../etc/passwd"}, Env: []string{alert.EnvToken + "=" + tok.String()}}
+	for _, req := range []victim.ExecRequest{step("rm -rf /tmp/x", tok), marker("r-1/barrier/1"), {Cmd: []string{"id"}}, argv} {
 		if _, err := v.Exec(context.Background(), req); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if len(seen) != 3 {
-		t.Fatalf("React saw %d execs, want 3", len(seen))
+	if len(seen) != 4 {
+		t.Fatalf("React saw %d execs, want 4", len(seen))
 	}
-	if e := seen[0]; e.VictimID != mem.id || e.Token != tok || e.Run != "rm -rf /tmp/x" || e.Barrier != "" || e.Req.Env[0] != "LANG=C" {
+	if e := seen[3]; e.Run != "" || !slices.Equal(e.Argv, argv.Cmd) || e.Command() != "cat /tmp/../../etc/passwd" || e.Token != tok {
+		t.Errorf("exec step (no shell) read as %+v", e)
+	}
+	if e := seen[2]; e.Argv != nil || e.Run != "" || e.Command() != "" {
+		t.Errorf("an exec without a token is not a step: %+v", e)
+	}
+	if e := seen[0]; e.VictimID != mem.id || e.Token != tok || e.Run != "rm -rf /tmp/x" || e.Command() != e.Run || e.Argv != nil || e.Barrier != "" || e.Req.Env[0] != "LANG=C" {
 		t.Errorf("step exec read as %+v", e)
 	}
-	if e := seen[1]; e.Barrier != "r-1/barrier/1" || e.Run != "" || e.Token.Phase != alert.PhaseBarrier {
+	if e := seen[1]; e.Barrier != "r-1/barrier/1" || e.Run != "" || e.Argv != nil || e.Token.Phase != alert.PhaseBarrier {
 		t.Errorf("marker exec read as %+v", e)
 	}
 
