@@ -1,0 +1,94 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// TestScalarPositions checks, for every style of scalar, that each byte of
+// the value maps to a place in the file holding that byte (bytes that came
+// from an escape or a fold map to the escape or the line break).
+func TestScalarPositions(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml string
+	}{
+		{"plain", "k: evt.type = execve and proc.name = bash\n"},
+		{"plain multi-line", "k:\n  evt.type = execve\n    and proc.name = bash\n\n  and x\n"},
+		{"plain trailing blanks", "k: a  \n  b\n"},
+		{"double-quoted", `k: "evt.type = execve and proc.name = \"bash\" and\tx"` + "\n"},
+		{"double-quoted folded", "k: \"a and\n   b\n\n   c \\\n   d\\x41\\u00e9\"\n"},
+		{"single-quoted", "k: 'proc.name = ''x'' and\n  y'\n"},
+		{"literal", "k: |\n  evt.type = execve\n    and proc.name = bash\n\n  and x\n"},
+		{"literal strip", "k: |-\n    a\n    b\n"},
+		{"literal keep", "k: |+\n  a\n\n"},
+		{"literal indicator", "- k: |2\n     a\n    b\n"},
+		{"folded", "k: >\n  evt.type = execve\n  and proc.name = bash\n\n  and x\n    more\n  back\n"},
+		{"folded strip", "- rule: r\n  condition: >-\n    spawned_process and\n    proc.name = x\n  output: o\n"},
+		{"utf-8", "k: 'é and ü'\n"},
+		{"anchor", "k: &a proc.name = x\n"},
+	} {
+		var doc yaml.Node
+		if err := yaml.Unmarshal([]byte(c.yaml), &doc); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		n := lastScalar(&doc)
+		pos, ok := scalarPositions([]byte(c.yaml), n)
+		if !ok {
+			t.Errorf("%s: no positions for %q (style %v)", c.name, n.Value, n.Style)
+			continue
+		}
+		if len(pos) != len(n.Value) {
+			t.Fatalf("%s: %d positions for %d bytes", c.name, len(pos), len(n.Value))
+		}
+		lines := strings.Split(c.yaml, "\n")
+		for i := 0; i < len(n.Value); i++ {
+			p := pos[i]
+			line := []rune(lines[p.Line-1])
+			var at string
+			if p.Column-1 < len(line) {
+				at = string(line[p.Column-1])
+			} else {
+				at = "\n"
+			}
+			want := string(n.Value[i])
+			if n.Value[i] >= 0x80 {
+				continue // checked through its first byte
+			}
+			if at != want && !(want == " " && at == "\n") && !(want == "\n" && at == "\n") && at != `\` && at != "'" {
+				t.Errorf("%s: byte %d %q of %q maps to %d:%d holding %q", c.name, i, want, n.Value, p.Line, p.Column, at)
+			}
+		}
+	}
+}
+
+func lastScalar(n *yaml.Node) *yaml.Node {
+	var last *yaml.Node
+	var walk func(*yaml.Node)
+	walk = func(x *yaml.Node) {
+		if x.Kind == yaml.ScalarNode {
+			last = x
+		}
+		for _, c := range x.Content {
+			walk(c)
+		}
+	}
+	walk(n)
+	if last.Value == "o" {
+		// the folded strip case: the condition is the one before output
+		var prev *yaml.Node
+		var walk2 func(*yaml.Node)
+		walk2 = func(x *yaml.Node) {
+			for i, c := range x.Content {
+				if c.Kind == yaml.ScalarNode && c.Value == "condition" {
+					prev = x.Content[i+1]
+				}
+				walk2(c)
+			}
+		}
+		walk2(n)
+		return prev
+	}
+	return last
+}
