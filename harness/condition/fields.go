@@ -134,14 +134,14 @@ func argExample(f FieldInfo) string {
 // follows it is an argument, or plain text). n is the length of the name,
 // 0 when no field matches.
 func (t *FieldTable) OutputField(s string) (f FieldInfo, n int) {
-	best := ""
-	for _, name := range t.names {
-		if len(name) > len(best) && strings.HasPrefix(s, name) {
-			best = name
+	end := 0
+	for end < len(s) && (isIdentByte(s[end]) || s[end] == '.') {
+		end++
+	}
+	for ; end > 0; end-- {
+		if f, ok := t.byName[s[:end]]; ok {
+			return f, end
 		}
 	}
-	if best == "" {
-		return FieldInfo{}, 0
-	}
-	return t.byName[best], len(best)
+	return FieldInfo{}, 0
 }

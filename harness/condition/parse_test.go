@@ -256,3 +256,17 @@ func TestParseDepth(t *testing.T) {
 		t.Fatalf("150 nested parentheses: %v", err)
 	}
 }
+
+// BenchmarkParseUpstream: parse every condition of the upstream rules
+// files once per iteration.
+func BenchmarkParseUpstream(b *testing.B) {
+	seeds := seedConditions(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range seeds {
+			if _, err := Parse(s); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

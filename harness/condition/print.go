@@ -204,6 +204,10 @@ func (p *printer) field(f *Field) {
 		return
 	}
 	p.b.WriteByte('[')
+	if strings.IndexByte(f.Arg, 0) >= 0 {
+		p.failf("a field argument cannot hold a NUL byte")
+		return
+	}
 	if f.ArgQuote == 0 && f.Arg != "" && scanFieldArg(f.Arg, 0) == len(f.Arg) {
 		p.b.WriteString(f.Arg)
 	} else {
@@ -281,19 +285,14 @@ func (p *printer) operand(o Operand, kind valueKind) {
 			p.failf("nil list")
 			return
 		}
-		p.b.WriteByte('(')
-		for i, it := range o.Items {
-			if i > 0 {
-				p.b.WriteString(", ")
-			}
-			switch it.(type) {
+		p.items(len(o.Items), func(i int) {
+			switch o.Items[i].(type) {
 			case *List, *ArgList:
 				p.failf("a transformer's list cannot hold a list")
 				return
 			}
-			p.operand(it, valueArg)
-		}
-		p.b.WriteByte(')')
+			p.operand(o.Items[i], valueArg)
+		})
 	default:
 		p.failf("cannot print operand %T", o)
 	}
@@ -304,12 +303,17 @@ func (p *printer) list(l *List) {
 		p.failf("nil list")
 		return
 	}
+	p.items(len(l.Items), func(i int) { p.value(l.Items[i], valueString) })
+}
+
+// items prints a parenthesised list of n items.
+func (p *printer) items(n int, item func(i int)) {
 	p.b.WriteByte('(')
-	for i, v := range l.Items {
+	for i := range n {
 		if i > 0 {
 			p.b.WriteString(", ")
 		}
-		p.value(v, valueString)
+		item(i)
 	}
 	p.b.WriteByte(')')
 }
@@ -327,6 +331,10 @@ const (
 func (p *printer) value(v *Value, kind valueKind) {
 	if v == nil {
 		p.failf("nil value")
+		return
+	}
+	if strings.IndexByte(v.Text, 0) >= 0 {
+		p.failf("a value cannot hold a NUL byte")
 		return
 	}
 	switch kind {
@@ -362,10 +370,6 @@ func (p *printer) value(v *Value, kind valueKind) {
 func (p *printer) quoted(s string, q byte) {
 	if q != '"' && q != '\'' {
 		q = '"'
-	}
-	if strings.IndexByte(s, 0) >= 0 {
-		p.failf("a value cannot hold a NUL byte")
-		return
 	}
 	p.b.WriteByte(q)
 	for i := 0; i < len(s); i++ {

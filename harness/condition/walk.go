@@ -1,6 +1,9 @@
 package condition
 
-import "fmt"
+import (
+	"fmt"
+	"reflect"
+)
 
 // Children returns n's direct children in source order: the terms of And
 // and Or, the operand of Not, the sides of a comparison, the arguments of
@@ -8,7 +11,7 @@ import "fmt"
 func Children(n Node) []Node {
 	var out []Node
 	add := func(c Node) {
-		if c != nil {
+		if !isNil(c) {
 			out = append(out, c)
 		}
 	}
@@ -34,9 +37,7 @@ func Children(n Node) []Node {
 		}
 	case *List:
 		for _, v := range n.Items {
-			if v != nil {
-				add(v)
-			}
+			add(v)
 		}
 	case *ArgList:
 		for _, it := range n.Items {
@@ -49,11 +50,30 @@ func Children(n Node) []Node {
 // Walk calls visit for n and, while visit returns true, for n's children,
 // depth first in source order (like go/ast.Inspect).
 func Walk(n Node, visit func(Node) bool) {
-	if n == nil || !visit(n) {
+	if isNil(n) || !visit(n) {
 		return
 	}
-	for _, c := range Children(n) {
-		Walk(c, visit)
+	switch n := n.(type) {
+	case *And:
+		for _, t := range n.Terms {
+			Walk(t, visit)
+		}
+	case *Or:
+		for _, t := range n.Terms {
+			Walk(t, visit)
+		}
+	case *Not:
+		Walk(n.X, visit)
+	case *Compare:
+		Walk(n.Left, visit)
+		Walk(n.Right, visit)
+	case *Exists:
+		Walk(n.Left, visit)
+	default:
+		// Operands: few and small.
+		for _, c := range Children(n) {
+			Walk(c, visit)
+		}
 	}
 }
 
@@ -78,81 +98,42 @@ func Replace[T Node](root T, old, repl Node) T {
 }
 
 func replace(n, old, repl Node) Node {
-	if n == nil {
-		return nil
+	if isNil(n) {
+		return n
 	}
 	if old != nil && n == old {
 		return repl
 	}
-	e := func(x Expr) Expr { return asExpr(replace(x, old, repl)) }
 	o := func(x Operand) Operand { return asOperand(replace(x, old, repl)) }
 	switch n := n.(type) {
 	case *And:
-		if n == nil {
-			return n
-		}
-		c := &And{Span: n.Span, Terms: make([]Expr, len(n.Terms))}
-		for i, t := range n.Terms {
-			c.Terms[i] = e(t)
-		}
-		return c
+		return &And{Span: n.Span, Terms: replaceTerms(n.Terms, old, repl)}
 	case *Or:
-		if n == nil {
-			return n
-		}
-		c := &Or{Span: n.Span, Terms: make([]Expr, len(n.Terms))}
-		for i, t := range n.Terms {
-			c.Terms[i] = e(t)
-		}
-		return c
+		return &Or{Span: n.Span, Terms: replaceTerms(n.Terms, old, repl)}
 	case *Not:
-		if n == nil {
-			return n
-		}
-		return &Not{Span: n.Span, X: e(n.X)}
+		return &Not{Span: n.Span, X: asExpr(replace(n.X, old, repl))}
 	case *Ident:
-		if n == nil {
-			return n
-		}
 		c := *n
 		return &c
 	case *Compare:
-		if n == nil {
-			return n
-		}
 		c := *n
 		c.Left, c.Right = o(n.Left), o(n.Right)
 		return &c
 	case *Exists:
-		if n == nil {
-			return n
-		}
 		return &Exists{Span: n.Span, Left: o(n.Left)}
 	case *Field:
-		if n == nil {
-			return n
-		}
 		c := *n
 		return &c
 	case *Transform:
-		if n == nil {
-			return n
-		}
 		c := &Transform{Span: n.Span, Name: n.Name, Args: make([]Operand, len(n.Args))}
 		for i, a := range n.Args {
 			c.Args[i] = o(a)
 		}
 		return c
 	case *Value:
-		if n == nil {
-			return n
-		}
 		c := *n
 		return &c
 	case *List:
-		if n == nil {
-			return n
-		}
 		c := &List{Span: n.Span, Items: make([]*Value, len(n.Items))}
 		for i, v := range n.Items {
 			r := replace(v, old, repl)
@@ -164,9 +145,6 @@ func replace(n, old, repl Node) Node {
 		}
 		return c
 	case *ArgList:
-		if n == nil {
-			return n
-		}
 		c := &ArgList{Span: n.Span, Items: make([]Operand, len(n.Items))}
 		for i, it := range n.Items {
 			c.Items[i] = o(it)
@@ -174,6 +152,14 @@ func replace(n, old, repl Node) Node {
 		return c
 	}
 	panic(fmt.Sprintf("condition: unknown node %T", n))
+}
+
+func replaceTerms(terms []Expr, old, repl Node) []Expr {
+	out := make([]Expr, len(terms))
+	for i, t := range terms {
+		out[i] = asExpr(replace(t, old, repl))
+	}
+	return out
 }
 
 func asExpr(n Node) Expr {
@@ -202,16 +188,16 @@ func asOperand(n Node) Operand {
 // types, names, operators, values and structure. Positions and the quotes a
 // value was written with are ignored, as in libs' ast::compare.
 func Equal(a, b Node) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
+	if isNil(a) || isNil(b) {
+		return isNil(a) && isNil(b)
 	}
 	switch x := a.(type) {
 	case *And:
 		y, ok := b.(*And)
-		return ok && equalExprs(x.Terms, y.Terms)
+		return ok && equalAll(x.Terms, y.Terms)
 	case *Or:
 		y, ok := b.(*Or)
-		return ok && equalExprs(x.Terms, y.Terms)
+		return ok && equalAll(x.Terms, y.Terms)
 	case *Not:
 		y, ok := b.(*Not)
 		return ok && Equal(x.X, y.X)
@@ -229,52 +215,21 @@ func Equal(a, b Node) bool {
 		return ok && x.Name == y.Name && x.HasArg == y.HasArg && x.Arg == y.Arg
 	case *Transform:
 		y, ok := b.(*Transform)
-		if !ok || x.Name != y.Name || len(x.Args) != len(y.Args) {
-			return false
-		}
-		for i := range x.Args {
-			if !Equal(x.Args[i], y.Args[i]) {
-				return false
-			}
-		}
-		return true
+		return ok && x.Name == y.Name && equalAll(x.Args, y.Args)
 	case *Value:
 		y, ok := b.(*Value)
 		return ok && x.Text == y.Text
 	case *List:
 		y, ok := b.(*List)
-		if !ok || len(x.Items) != len(y.Items) {
-			return false
-		}
-		for i, v := range x.Items {
-			w := y.Items[i]
-			if v == nil || w == nil {
-				if v != w {
-					return false
-				}
-				continue
-			}
-			if !Equal(v, w) {
-				return false
-			}
-		}
-		return true
+		return ok && equalAll(x.Items, y.Items)
 	case *ArgList:
 		y, ok := b.(*ArgList)
-		if !ok || len(x.Items) != len(y.Items) {
-			return false
-		}
-		for i := range x.Items {
-			if !Equal(x.Items[i], y.Items[i]) {
-				return false
-			}
-		}
-		return true
+		return ok && equalAll(x.Items, y.Items)
 	}
 	return false
 }
 
-func equalExprs(a, b []Expr) bool {
+func equalAll[T Node](a, b []T) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -285,3 +240,6 @@ func equalExprs(a, b []Expr) bool {
 	}
 	return true
 }
+
+// isNil reports a missing node: a nil interface or a nil pointer in one.
+func isNil(n Node) bool { return n == nil || reflect.ValueOf(n).IsNil() }

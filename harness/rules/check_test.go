@@ -304,3 +304,33 @@ func TestCheckAfterALoadError(t *testing.T) {
 		t.Errorf("%q", got)
 	}
 }
+
+// BenchmarkCheckUpstream: parse and check every rule and macro of the
+// four upstream rules files (loaded once, outside the loop).
+func BenchmarkCheckUpstream(b *testing.B) {
+	x, err := LoadPaths(cleanSets[4]...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if p := x.Check(); len(p) != 0 {
+			b.Fatal(p[0])
+		}
+	}
+}
+
+// BenchmarkLoadAndCheckUpstream: what validate spends on the upstream
+// files, from reading them to the last check.
+func BenchmarkLoadAndCheckUpstream(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		x, err := LoadPaths(cleanSets[4]...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p := x.Check(); len(p) != 0 {
+			b.Fatal(p[0])
+		}
+	}
+}
