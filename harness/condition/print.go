@@ -357,7 +357,8 @@ func (p *printer) value(v *Value, kind valueKind) {
 		}
 		p.quoted(v.Text, v.Quote)
 	default:
-		if v.Quote == 0 && v.Text != "" && scanBare(v.Text, 0) == len(v.Text) {
+		// A bare value cannot start with a blank: the lexer skips it.
+		if v.Quote == 0 && v.Text != "" && !isBlank(v.Text[0]) && scanBare(v.Text, 0) == len(v.Text) {
 			p.b.WriteString(v.Text)
 			return
 		}

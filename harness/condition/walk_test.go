@@ -180,6 +180,13 @@ func TestPrintRefusesWhatNoTextExpresses(t *testing.T) {
 	if e := mustParse(t, got); e.(*Compare).Right.(*Value).Text != `it's "x" \` {
 		t.Errorf("%s parses to %q", got, e.(*Compare).Right.(*Value).Text)
 	}
+	// \b is a blank before a value and a character inside one.
+	for _, text := range []string{"\bx", "x\b"} {
+		v := &Compare{Left: field(), Op: OpEq, Right: &Value{Text: text}}
+		if e := mustParse(t, mustPrint(t, v)); e.(*Compare).Right.(*Value).Text != text {
+			t.Errorf("value %q printed as %q", text, mustPrint(t, v))
+		}
+	}
 }
 
 // ExampleReplace negates each comparison of a condition in turn, the way a

@@ -31,13 +31,19 @@ const (
 // files (rule_loader_collector.cpp, rule_loader_compiler.cpp): a rule sees
 // every macro and list of every file; a macro sees only the macros defined
 // before its last definition or append; a list name anywhere in a
-// condition is replaced by the list's items as text, so outside a list it
-// rarely parses.
+// condition is replaced by the list's items as text (resolve_list), so
+// outside parentheses it parses only when the list has one item. A word in
+// `in (...)` that names no list is left as it is: the parser reads it as a
+// plain string, so it is a value, not an error.
 //
 // Fields are checked against condition.SyscallFields for rules of source
 // syscall, and for macros the syscall rules use. Rules of other sources
 // are checked as warnings only: Falco skips them unless a plugin for their
 // source is loaded, and this check has no table of plugin fields.
+//
+// Not checked (Falco still is): the exceptions Falco adds to a condition,
+// event type names (evt.type = exceve), and syntax newer than the Falco that
+// will run the rules (join() is recent, list modifiers need 0.44).
 func (x *Index) Check() []Problem {
 	c := &checker{x: x, fields: condition.SyscallFields(), macros: map[*Macro]*macroCheck{}}
 	for _, m := range x.macros {
@@ -337,7 +343,7 @@ func (c *checker) fieldProblems(tree condition.Expr, parts textParts, subject st
 		}
 		f := finding{subject: subject, code: CodeCompileCondition, warning: soft, what: what, hints: []string{hint, why}}
 		if _, _, known := c.fields.Lookup(fld.Name); !known {
-			hint, fromPlugin := c.unknownFieldHint(fld.Name)
+			hint, fromPlugin := c.unknownFieldHint(fld.Name, "")
 			f.what += " for the syscall source"
 			f.hints = append(f.hints, hint)
 			f.warning = f.warning || fromPlugin
@@ -347,9 +353,10 @@ func (c *checker) fieldProblems(tree condition.Expr, parts textParts, subject st
 	})
 }
 
-// unknownFieldHint says what a field name may have meant; fromPlugin is
-// true when a plugin the rules require may provide it.
-func (c *checker) unknownFieldHint(name string) (hint string, fromPlugin bool) {
+// unknownFieldHint says what a field name may have meant, writing close
+// names after prefix; fromPlugin is true when a plugin the rules require
+// may provide it.
+func (c *checker) unknownFieldHint(name, prefix string) (hint string, fromPlugin bool) {
 	class, _, _ := strings.Cut(name, ".")
 	known := false
 	for _, n := range c.fields.Names() {
@@ -368,7 +375,7 @@ func (c *checker) unknownFieldHint(name string) (hint string, fromPlugin bool) {
 		return fmt.Sprintf("the rules require plugin %s, which may provide it: Falco decides when it loads the plugin", strings.Join(plugins, ", ")), true
 	}
 	if close := closestNames(name, c.fields.Names(), 3); len(close) > 0 {
-		return fmt.Sprintf("did you mean %s?", strings.Join(close, ", ")), false
+		return fmt.Sprintf("did you mean %s%s?", prefix, strings.Join(close, ", "+prefix)), false
 	}
 	return "falco --list=syscall lists the fields", false
 }
@@ -419,9 +426,7 @@ func (c *checker) output(r *Rule, subject string) {
 			what:  fmt.Sprintf("output token %%%s names no field of the syscall source: Falco says \"invalid formatting token\"", token),
 			hints: []string{"every % must start a field, as in %proc.name"}}
 		if name := fieldPrefix(token); name != "" {
-			if close := closestNames(name, c.fields.Names(), 3); len(close) > 0 {
-				f.hints[0] = fmt.Sprintf("did you mean %%%s?", strings.Join(close, ", %"))
-			}
+			f.hints[0], f.warning = c.unknownFieldHint(name, "%")
 		}
 		c.add(r.output, at, f)
 	}

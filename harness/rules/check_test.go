@@ -165,6 +165,8 @@ func TestCheckFindsEachClass(t *testing.T) {
 		{"macro of another source", "- macro: m\n  condition: ka.verb = create\n- rule: R\n  desc: d\n  condition: m\n  output: x\n  priority: INFO\n  source: k8s_audit\n", nil},
 		{"macro of a skipping rule", "- macro: m\n  condition: proc.nope = 1\n- rule: R\n  desc: d\n  condition: evt.type = open and m\n  output: x\n  priority: INFO\n  skip-if-unknown-filter: true\n",
 			[]string{`f.yaml:2:14: warning: macro "m": unknown field "proc.nope" for the syscall source (only rules with skip-if-unknown-filter: true use this macro, and Falco skips them; did you mean proc.name?) [LOAD_ERR_COMPILE_CONDITION]`}},
+		{"plugin output fields", "- required_plugin_versions:\n    - name: k8smeta\n      version: 0.1.0\n- rule: R\n  desc: d\n  condition: evt.type = execve\n  output: \"pod %k8smeta.pod.name\"\n  priority: INFO\n",
+			[]string{`f.yaml:7:16: warning: rule "R": output token %k8smeta.pod.name names no field of the syscall source: Falco says "invalid formatting token" (the rules require plugin k8smeta, which may provide it: Falco decides when it loads the plugin) [LOAD_ERR_COMPILE_OUTPUT]`}},
 		{"unused macro", "- macro: m\n  condition: proc.nope = 1\n",
 			[]string{`f.yaml:2:14: warning: macro "m": unknown field "proc.nope" for the syscall source (no rule uses this macro yet, so Falco does not check its fields; did you mean proc.name?) [LOAD_ERR_COMPILE_CONDITION]`}},
 		{"list name in quotes", "- list: shells\n  items: [bash]\n" + rule("R", `evt.type = execve and proc.cmdline contains "run shells now"`),
