@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/attack-replay/attack-replay/harness/condition"
 )
 
@@ -132,6 +134,12 @@ func (c *checker) macro(m *Macro) {
 		return
 	}
 	c.names(mc.tree, m.cond, subject, false, func(id *condition.Ident, ref *Macro) {
+		if ref == m {
+			c.add(m.cond, id.Pos, finding{subject: subject, code: CodeValidate,
+				what:  "uses itself: Falco cannot expand it",
+				hints: []string{fmt.Sprintf("to extend %q, append to it with override: {condition: append}", m.Name)}})
+			return
+		}
 		if ref.index >= m.visible {
 			c.add(m.cond, id.Pos, finding{subject: subject, code: CodeValidate,
 				what:  fmt.Sprintf("uses macro %q, which is defined after it: Falco resolves a macro's macros in load order, and reports this as \"Undefined macro\"", id.Name),
@@ -171,7 +179,7 @@ func (c *checker) rule(r *Rule) {
 		if syscall {
 			why := ""
 			if skips {
-				why = "the rule has skip-if-unknown-filter: true, so Falco skips it"
+				why = skipHint
 			}
 			c.fieldProblems(tree, r.cond, subject, skips, why)
 		}
@@ -181,14 +189,14 @@ func (c *checker) rule(r *Rule) {
 	}
 }
 
+// skipHint is why a problem of a rule with skip-if-unknown-filter is only
+// a warning.
+const skipHint = "the rule has skip-if-unknown-filter: true, so Falco skips it"
+
 // skipsUnknown reports whether Falco turns the rule's unknown fields into a
 // warning and skips the rule (skip-if-unknown-filter: true).
 func (c *checker) skipsUnknown(r *Rule) bool {
-	switch strings.ToLower(r.flags["skip-if-unknown-filter"]) {
-	case "true", "yes", "on", "y":
-		return true
-	}
-	return false
+	return isTrue(&yaml.Node{Kind: yaml.ScalarNode, Value: r.flags["skip-if-unknown-filter"]})
 }
 
 // closure returns the macros ms use, directly or through other macros,
@@ -427,6 +435,10 @@ func (c *checker) output(r *Rule, subject string) {
 			hints: []string{"every % must start a field, as in %proc.name"}}
 		if name := fieldPrefix(token); name != "" {
 			f.hints[0], f.warning = c.unknownFieldHint(name, "%")
+		}
+		if c.skipsUnknown(r) {
+			f.warning = true
+			f.hints = append(f.hints, skipHint)
 		}
 		c.add(r.output, at, f)
 	}

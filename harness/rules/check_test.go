@@ -141,6 +141,8 @@ func TestCheckFindsEachClass(t *testing.T) {
 			[]string{`f.yaml:4:16: rule "R": output ends with %: Falco wants a field after each % (give a field, e.g. %proc.name, or drop the %) [LOAD_ERR_COMPILE_OUTPUT]`}},
 		{"macro defined later", "- macro: a\n  condition: b and evt.type = open\n- macro: b\n  condition: evt.dir = <\n" + rule("R", "a"),
 			[]string{`f.yaml:2:14: macro "a": uses macro "b", which is defined after it: Falco resolves a macro's macros in load order, and reports this as "Undefined macro" (define "b" before "a", or in an earlier file) [LOAD_ERR_VALIDATE]`}},
+		{"macro using itself", "- macro: m\n  condition: m or evt.type = open\n" + rule("R", "m"),
+			[]string{`f.yaml:2:14: macro "m": uses itself: Falco cannot expand it (to extend "m", append to it with override: {condition: append}) [LOAD_ERR_VALIDATE]`}},
 		{"argument not taken", rule("R", "evt.type = execve and proc.name[1] = sh"),
 			[]string{`f.yaml:3:36: rule "R": field proc.name takes no argument in brackets (remove [1]) [LOAD_ERR_COMPILE_CONDITION]`}},
 		{"argument missing", rule("R", "evt.type = open and evt.arg = x"),
