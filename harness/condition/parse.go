@@ -252,6 +252,9 @@ func (p *parser) parseCheck() Expr {
 	if end := scanIdent(p.src, p.pos); end > p.pos {
 		name := p.src[p.pos:end]
 		if end < len(p.src) && p.src[end] == '(' {
+			if name == "val" {
+				p.failAt(start, "val() goes on the right of an operator only, e.g. proc.name = val(proc.pname)")
+			}
 			p.failAt(start, "unknown transformer %q (Falco's: %s)", name, strings.Join(Transformers, " "))
 		}
 		p.pos, p.after = end, name

@@ -225,6 +225,7 @@ func TestParseErrors(t *testing.T) {
 		{"tolower() = x", 8, `expected an argument of tolower(`},
 		{"proc.name = val(x)", 16, `expected a field in val(`},
 		{"lower(proc.name) = x", 0, `unknown transformer "lower"`},
+		{"a and val(proc.name) = x", 6, `val() goes on the right of an operator only`},
 		{"a and\x00b", 5, "NUL byte"},
 		{"evt.type = execve and proc.nonexistent_field", 44, "expected an operator"},
 		{"a and not", 6, ""}, // `not` with nothing after it is a macro named not: an undefined macro, not a syntax error
