@@ -1,7 +1,8 @@
 # attack-replay: replay MITRE ATT&CK scenarios against a real Falco and assert its alerts.
 #
 #   make test-rules   the main job: every scenario against a real Falco (needs FALCO_IMAGE)
-#   make test         every test that needs no Falco (builds the victim image if missing)
+#   make test-matrix  the same once per Falco image of FALCO_IMAGES, and one matrix report
+#   make test         every test that needs no Falco (builds the victim images if missing)
 
 SHELL := /bin/bash
 GO    ?= go
@@ -10,6 +11,7 @@ GO    ?= go
 FALCO_IMAGE     ?= falcosecurity/falco:0.43.1
 FALCO_TRANSPORT ?= auto
 VICTIM_IMAGE    ?= attack-replay/victim:bookworm
+VICTIM_TOOLS_IMAGE ?= attack-replay/victim:tools
 RULES           ?= rules/
 SCENARIOS       ?= scenarios/
 TECHNIQUES      ?=
@@ -18,11 +20,13 @@ WORKERS         ?=
 REPEAT          ?= 1
 REPORT_DIR      ?= reports
 GINKGO_FLAGS    ?=
+FALCO_IMAGES    ?=
+MATRIX_FLAGS    ?=
 
 # The reaper image cannot be pulled everywhere; the harness labels and removes
 # everything it starts itself.
 export TESTCONTAINERS_RYUK_DISABLED := true
-export FALCO_IMAGE FALCO_TRANSPORT VICTIM_IMAGE RULES SCENARIOS TECHNIQUES TACTICS WORKERS REPEAT REPORT_DIR
+export FALCO_IMAGE FALCO_TRANSPORT VICTIM_IMAGE VICTIM_TOOLS_IMAGE RULES SCENARIOS TECHNIQUES TACTICS WORKERS REPEAT REPORT_DIR
 
 # TECHNIQUES=T1490,T1003.008 and TACTICS=impact become one Ginkgo label filter.
 comma := ,
@@ -32,12 +36,12 @@ label_or = $(subst $(space), || ,$(strip $(foreach x,$(subst $(comma), ,$(2)),$(
 LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQUES))))\
   $(if $(and $(TECHNIQUES),$(TACTICS)), && )$(if $(TACTICS),($(call label_or,tactic,$(TACTICS)))))
 
-.PHONY: all test test-rules test-published validate lint bench fuzz victim-image catalog check-catalog clean clean-containers
+.PHONY: all test test-rules test-matrix test-published validate lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
 
 all: lint test
 
 ## test: every test that needs no Falco image (real Docker, real victims, real wires)
-test: victim-image
+test: victim-images
 	$(GO) test -count=1 -timeout 45m ./...
 
 ## test-rules: replay every scenario against a real Falco running the candidate rules
@@ -48,6 +52,11 @@ test-rules:
 	$(GO) tool ginkgo --tags rules --timeout 2h --poll-progress-after 120s \
 	  --junit-report junit.xml --output-dir "$(REPORT_DIR)" \
 	  $(if $(LABEL_FILTER),--label-filter '$(LABEL_FILTER)') $(GINKGO_FLAGS) ./suites/techniques
+
+## test-matrix: test-rules once per FALCO_IMAGES entry (IMAGE, IMAGE@grpc, IMAGE@http), one after the
+## other, into REPORT_DIR/matrix/<entry>/, then REPORT_DIR/matrix/matrix.{md,html,json}
+test-matrix:
+	@GO="$(GO)" MAKE="$(MAKE)" FALCO_IMAGES="$(FALCO_IMAGES)" MATRIX_FLAGS="$(MATRIX_FLAGS)" scripts/test-matrix.sh
 
 ## test-published: the seed's published (buggy) T1490 rule with the scenarios that document its bug
 test-published:
@@ -61,6 +70,10 @@ validate:
 ## victim-image: build the victim image (offline when no registry is reachable); no-op when present
 victim-image:
 	@scripts/victim-image.sh "$(VICTIM_IMAGE)"
+
+## victim-images: build both victim images, the default one and the tools one (victim: {image: tools})
+victim-images: victim-image
+	@scripts/victim-image.sh "$(VICTIM_TOOLS_IMAGE)"
 
 ## lint: gofmt, go vet (with the suite's build tag), actionlint, generated-docs staleness
 lint: check-catalog
@@ -89,6 +102,11 @@ fuzz:
 	  ( set -o pipefail; $(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s "$${t#*:}" 2>&1 \
 	    | sed -u "s|^|$${t#*/}: |" ) & pids+=($$!); \
 	done; status=0; for p in "$${pids[@]}"; do wait "$$p" || status=1; done; exit $$status
+
+## doctor: tell whether Falco will start on this host and what to do where not (DOCTOR_FLAGS=--json)
+.PHONY: doctor
+doctor:
+	$(GO) run ./cmd/attack-replay doctor $(DOCTOR_FLAGS)
 
 ## clean-containers: remove every container labelled attack-replay (left by a killed run)
 clean-containers:

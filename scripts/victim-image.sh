@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# Builds the victim image that attack-replay starts one container of per scenario.
+# Builds a victim image that attack-replay starts one container of per scenario.
 #
-#   scripts/victim-image.sh            # what `make victim-image` runs
+#   scripts/victim-image.sh [IMAGE]    # what `make victim-image` and `make victim-images` run
+#
+# IMAGE (default $VICTIM_IMAGE, else attack-replay/victim:bookworm) is one of the two images
+# this script knows how to build:
+#   attack-replay/victim:bookworm   fixtures/victim/packages.txt
+#   attack-replay/victim:tools      packages.txt + packages-tools.txt (strace, gdb, sshd, ncat, ...)
+# Any other name must already exist in the engine: a typo in VICTIM_IMAGE is an error here, not a
+# new 150 MB image under the typo's name.
 #
 # Environment:
-#   VICTIM_IMAGE        tag to build (default attack-replay/victim:bookworm)
 #   VICTIM_BUILD        auto (default) | dockerfile | offline
 #   VICTIM_PULL_TIMEOUT seconds to wait for a pull of the base image (default 30)
 #   DEBIAN_MIRROR       mirror for the offline build (default: debootstrap's own default)
 #
 # Does nothing when the image exists. Otherwise builds fixtures/victim/Dockerfile when the
 # engine can get debian:bookworm-slim, and else builds offline: debootstrap a minbase rootfs
-# with the same fixtures/victim/packages.txt, tar it and ADD it to an image FROM scratch.
+# with the same package lists, tar it and ADD it to an image FROM scratch.
 set -euo pipefail
 
-image=${VICTIM_IMAGE:-attack-replay/victim:bookworm}
+image=${1:-${VICTIM_IMAGE:-attack-replay/victim:bookworm}}
 build=${VICTIM_BUILD:-auto}
 pull_timeout=${VICTIM_PULL_TIMEOUT:-30}
 mirror=${DEBIAN_MIRROR:-}
@@ -23,7 +29,6 @@ suite=bookworm
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 fixture=$root/fixtures/victim
-package_file=$fixture/packages.txt
 
 say() { printf 'victim-image: %s\n' "$*"; }
 die() {
@@ -31,15 +36,31 @@ die() {
 	exit 1
 }
 
-# packages prints packages.txt without comments and blank lines, one name a line.
+# packages prints the image's package lists without comments and blank lines, one name a line.
 packages() {
-	sed -e 's/#.*//' -e 's/[[:space:]]//g' "$package_file" | grep -v '^$'
+	local list
+	for list in $lists; do
+		sed -e 's/#.*//' -e 's/[[:space:]]//g' "$fixture/$list"
+	done | grep -v '^$'
 }
 
 command -v docker >/dev/null || die "docker is not installed: install the Docker CLI and engine"
 docker version --format '{{.Server.Version}}' >/dev/null 2>&1 ||
 	die "the Docker engine is unreachable: start it, or set DOCKER_HOST to its socket (e.g. unix:///var/run/docker.sock)"
-[[ -r $package_file ]] || die "$package_file is missing: restore it from git"
+case $image in
+attack-replay/victim:bookworm) flavour=bookworm lists="packages.txt" ;;
+attack-replay/victim:tools) flavour=tools lists="packages.txt packages-tools.txt" ;;
+*)
+	docker image inspect "$image" >/dev/null 2>&1 && {
+		say "$image exists; nothing to do"
+		exit 0
+	}
+	die "$image is not in the Docker engine, and this script builds only attack-replay/victim:bookworm and attack-replay/victim:tools: check VICTIM_IMAGE for a typo (docker images lists what exists), or build your own image and tag it $image"
+	;;
+esac
+for list in $lists; do
+	[[ -r $fixture/$list ]] || die "$fixture/$list is missing: restore it from git"
+done
 
 packages_sha=$(packages | sha256sum | cut -d' ' -f1)
 
@@ -47,7 +68,7 @@ if docker image inspect "$image" >/dev/null 2>&1; then
 	built_sha=$(docker image inspect --format '{{index .Config.Labels "attack-replay.victim.packages-sha256"}}' "$image")
 	say "$image exists; nothing to do"
 	if [[ $built_sha != "$packages_sha" ]]; then
-		say "note: $image was built from another packages.txt; run 'docker rmi $image' and build again to update it"
+		say "note: $image was built from other package lists than $lists; run 'docker rmi $image' and build again to update it"
 	fi
 	exit 0
 fi
@@ -85,7 +106,8 @@ trap cleanup EXIT
 
 build_dockerfile() {
 	say "building $image from $fixture/Dockerfile"
-	docker_build --build-arg "PACKAGES_SHA256=$packages_sha" -t "$image" "$fixture"
+	docker_build --build-arg "PACKAGES_SHA256=$packages_sha" --build-arg "PACKAGE_LISTS=$lists" \
+		--build-arg "FLAVOUR=$flavour" -t "$image" "$fixture"
 }
 
 build_offline() {
@@ -100,7 +122,7 @@ build_offline() {
 	local include
 	include=$(packages | paste -sd, -)
 
-	say "debootstrap $suite (minbase + packages.txt) into $rootfs; log: $workdir/debootstrap.log"
+	say "debootstrap $suite (minbase + $lists) into $rootfs; log: $workdir/debootstrap.log"
 	local args=(--variant=minbase "--include=$include" "$suite" "$rootfs")
 	[[ -n $mirror ]] && args+=("$mirror")
 	if ! debootstrap "${args[@]}" >"$workdir/debootstrap.log" 2>&1; then
@@ -122,9 +144,10 @@ build_offline() {
 FROM scratch
 ADD rootfs.tar /
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-LABEL org.opencontainers.image.title="attack-replay victim" \\
-      org.opencontainers.image.description="Debian $suite with the tools attack-replay scenarios run; systemd is installed but never started" \\
+LABEL org.opencontainers.image.title="attack-replay victim ($flavour)" \\
+      org.opencontainers.image.description="Debian $suite with the tools attack-replay scenarios run ($lists); systemd is installed but never started" \\
       attack-replay.victim.build="offline" \\
+      attack-replay.victim.flavour="$flavour" \\
       attack-replay.victim.packages-sha256="$packages_sha"
 CMD ["sleep", "infinity"]
 EOF

@@ -156,7 +156,11 @@ func parseFlags(fs *flag.FlagSet, args []string, operands ...string) (int, bool)
 	case fs.NArg() == len(operands):
 		return 0, true
 	case len(operands) == 0:
-		fmt.Fprintf(fs.Output(), "attack-replay %s: unexpected argument %q (give paths with --rules and --scenarios)\n", fs.Name(), fs.Arg(0))
+		hint := " (the command takes flags only)"
+		if fs.Lookup("rules") != nil {
+			hint = " (give paths with --rules and --scenarios)"
+		}
+		fmt.Fprintf(fs.Output(), "attack-replay %s: unexpected argument %q%s\n", fs.Name(), fs.Arg(0), hint)
 	default:
 		// flag stops at the first operand, so a flag after the files
 		// arrives here as one more operand: say so.

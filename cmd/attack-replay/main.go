@@ -32,6 +32,8 @@ var commands = []command{
 	{name: "coverage", summary: "measure how many candidate rules the scenarios expect; gate on it with --fail-under", run: runCoverage},
 	{name: "catalog", summary: "print, write or check the README's table of shipped techniques", run: runCatalog},
 	{name: "diff", summary: "compare two report.json files; exit 1 when head regressed", run: runDiff},
+	{name: "doctor", summary: "tell whether Falco will start on this host, and what to do where not", run: runDoctor},
+	{name: "matrix", summary: "set the reports of several Falco versions side by side; flag the scenarios they disagree on", run: runMatrix},
 }
 
 func main() {
@@ -90,7 +92,8 @@ func usage(w io.Writer) {
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	b.WriteString("\nRun attack-replay help <command> (or <command> -h) for its flags. The replay itself is\n`make test-rules`.\n\n")
-	b.WriteString("Exit status: 0 all is well; 1 problems in the files, a failed coverage gate, a regression\n")
-	b.WriteString("or a stale catalog; 2 a usage error or input that cannot be read or written.\n")
+	b.WriteString("Exit status: 0 all is well; 1 problems in the files, a failed coverage gate, a regression,\n")
+	b.WriteString("a stale catalog, a failed doctor check or a differing matrix (--fail-on-diff); 2 a usage\n")
+	b.WriteString("error or input that cannot be read or written.\n")
 	io.WriteString(w, b.String())
 }

@@ -96,6 +96,11 @@ func RenderConfig(p ConfigParams) ([]byte, error) {
 	set(root, "syslog_output.enabled", false)
 	set(root, "log_syslog", false)
 	set(root, "log_stderr", true)
+	// libs' logger carries libpman's and libbpf's own reasons when the driver does not
+	// start (DiagnoseDriver tells memlock, verifier, CO-RE and BTF apart by them); older
+	// images ship it off (falco.yaml: libs_logger.enabled: false).
+	set(root, "libs_logger.enabled", true)
+	set(root, "libs_logger.severity", "info")
 
 	// The fields added to every syscall alert (append_output, Falco ≥ 0.39),
 	// so an alert can be attributed and shown whatever the rule's own output

@@ -76,9 +76,17 @@ func checkRenderedConfig(t *testing.T, p ConfigParams, out []byte) {
 		HTTPOutput map[string]any `yaml:"http_output"`
 		Webserver  map[string]any `yaml:"webserver"`
 		Rules      []map[string]map[string]string
+		LibsLogger struct {
+			Enabled  bool   `yaml:"enabled"`
+			Severity string `yaml:"severity"`
+		} `yaml:"libs_logger"`
 	}
 	if err := yaml.Unmarshal(out, &cfg); err != nil {
 		t.Fatalf("rendered config is not YAML: %v", err)
+	}
+	// libpman's and libbpf's lines (warnings and errors) tell the driver's failures apart.
+	if !cfg.LibsLogger.Enabled || (cfg.LibsLogger.Severity != "info" && cfg.LibsLogger.Severity != "warning") {
+		t.Errorf("libs_logger = %+v, want it on at warning or below", cfg.LibsLogger)
 	}
 	if !cfg.JSONOutput || cfg.Priority != "debug" {
 		t.Errorf("json_output %v, priority %q", cfg.JSONOutput, cfg.Priority)

@@ -2,7 +2,9 @@
 // the harness's barrier rule and a rendered config drop-in, proves it captures (a canary
 // alert), and feeds its alerts, over gRPC or HTTP, into an alert.Hub. It reports what goes
 // wrong in Falco's own terms: rules that do not load (file, line, column, code), drivers that
-// do not start (with a hint), crashes mid-run (exit code and last log lines, to every waiter),
+// do not start (DriverFailure tells memlock, verifier rejection, CO-RE relocation failure and
+// missing BTF apart by their log lines, each with its own fix and what this run and host add),
+// crashes mid-run (exit code and last log lines, to every waiter),
 // and dropped syscall events. Validate runs `falco -V` without starting a driver;
 // ReadImageRules copies the image's own falco_rules.yaml out without running Falco at all.
 //

@@ -11,19 +11,6 @@ const (
 	PhaseRun   = "run"   // after Run returned
 )
 
-// Hints given with known start failures (FACTS.md "Failures at start").
-const (
-	// HintMemlock: "An error occurred in an event source" + "unable to
-	// configure the libpman state" (samples/logs/start-fails-memlock-0.40.0):
-	// the memlock limit could not be raised, which needs CAP_SYS_RESOURCE.
-	HintMemlock = "the modern_ebpf probe could not start: Falco could not raise the memlock limit, which needs CAP_SYS_RESOURCE. " +
-		"Run Falco with --privileged (falco.WithPrivileges(falco.PrivilegesPrivileged)) on a host that allows it, as CI runners do; " +
-		"the official Falco images do not start modern_ebpf on a host that refuses it"
-	// HintCORE: Falco 0.40 (libs 0.20) fails to load its probe on kernels
-	// ≥ 6.15 ("failed to resolve CO-RE relocation … kernfs_node.parent").
-	HintCORE = "this Falco's modern eBPF probe does not load on this kernel (CO-RE relocation failure; Falco 0.40 cannot run on kernels 6.15 and newer): use Falco 0.41 or newer (FALCO_IMAGE)"
-)
-
 // ExitError is Falco's container exiting on its own: during start (Run
 // returns it at once instead of timing out) or mid-run (every waiting
 // consumer gets it from the hub).
@@ -33,7 +20,13 @@ type ExitError struct {
 	// Message is Falco's own "Error: …" line without the prefix, when it
 	// printed one.
 	Message string
-	Hint    string   // what to do, for failures the harness recognises
+	// Driver is why the driver did not start, when Falco's log shows that it did not.
+	Driver *DriverFailure
+	Hint   string // what went wrong, for failures the harness recognises
+	Fix    string // what to do about it
+	// Facts are what this run and this host add to the hint ("Falco 0.43.1 on kernel
+	// 6.18.44", "/sys/kernel/btf/vmlinux is absent on this host").
+	Facts   []string
 	LogTail []string // Falco's last log lines
 	// Rules is set when the rules failed to load; errors.As reaches it.
 	Rules *RulesError
@@ -50,6 +43,12 @@ func (e *ExitError) Error() string {
 	}
 	if e.Hint != "" {
 		b.WriteString("\nhint: " + e.Hint)
+	}
+	if e.Fix != "" {
+		b.WriteString("\nfix: " + e.Fix)
+	}
+	for _, f := range e.Facts {
+		b.WriteString("\nseen: " + f)
 	}
 	if len(e.LogTail) > 0 && e.Rules == nil {
 		b.WriteString("\nlast log lines:\n  " + strings.Join(e.LogTail, "\n  "))
@@ -69,9 +68,10 @@ func (e *ExitError) Unwrap() error {
 const exitErrorTailLines = 20
 
 // classifyExit explains why Falco exited from its log lines: a rules
-// error block, a known driver failure, or its last "Error:" line.
-// hostPath maps container paths back to the user's files.
-func classifyExit(phase string, code int, lines []string, hostPath func(string) string) *ExitError {
+// error block, a driver that did not start, or its last "Error:" line.
+// hostPath maps container paths back to the user's files; run adds what the
+// harness knows about this Falco and its host to a driver failure's hint.
+func classifyExit(phase string, code int, lines []string, hostPath func(string) string, run runFacts) *ExitError {
 	e := &ExitError{Phase: phase, ExitCode: code}
 	if len(lines) > exitErrorTailLines {
 		e.LogTail = append([]string(nil), lines[len(lines)-exitErrorTailLines:]...)
@@ -85,25 +85,19 @@ func classifyExit(phase string, code int, lines []string, hostPath func(string) 
 	dropEchoes(results)
 	e.Rules = rulesError(results)
 
-	var coreFailure, sourceFailure bool
 	for _, raw := range lines {
 		line := stripLogTimestamp(raw)
-		switch {
-		case strings.Contains(line, "failed to resolve CO-RE relocation"):
-			coreFailure = true
-		case strings.Contains(line, "An error occurred in an event source"),
-			strings.Contains(line, "unable to configure the libpman state"):
-			sourceFailure = true
-		}
 		if msg, ok := strings.CutPrefix(line, "Error: "); ok && !loadHeaderRE.MatchString(line) {
 			e.Message = msg
 		}
 	}
-	switch {
-	case coreFailure:
-		e.Hint = HintCORE
-	case sourceFailure:
-		e.Hint = HintMemlock
+	if e.Rules == nil {
+		if f, ok := DiagnoseDriver(lines); ok {
+			e.Driver = &f
+			e.Hint = f.Explanation()
+			e.Fix = f.Cause.Fix()
+			e.Facts = run.about(f, lines)
+		}
 	}
 	return e
 }

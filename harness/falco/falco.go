@@ -25,6 +25,7 @@ import (
 	tcexec "github.com/testcontainers/testcontainers-go/exec"
 
 	"github.com/attack-replay/attack-replay/harness/alert"
+	"github.com/attack-replay/attack-replay/harness/host"
 )
 
 // ErrTerminated is what hub waiters get once the container is terminated.
@@ -443,7 +444,7 @@ func (c *Container) watch() {
 	if c.ready.Load() {
 		phase = PhaseRun
 	}
-	e := classifyExit(phase, int(code), c.logs.tail(0), c.rules.hostPath)
+	e := classifyExit(phase, int(code), c.logs.tail(0), c.rules.hostPath, runFacts{version: c.version, priv: &c.priv, host: host.Machine{}})
 	c.exitErr.Store(e)
 	close(c.exited)
 	if hub := c.hub.Load(); hub != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 )
@@ -70,4 +71,66 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+// ImageInfo is what InspectImage learns about a Falco image.
+type ImageInfo struct {
+	ID      string
+	Version Version
+	// VersionFrom says where the version was read: an image label, the image's FALCO_VERSION
+	// environment variable, or "falco --version".
+	VersionFrom string
+}
+
+// versionLabel is the OCI annotation for an image's version; official Falco images set
+// FALCO_VERSION in their environment (falcosecurity/falco docker/falco/Dockerfile), which
+// may also say "latest".
+const versionLabel = "org.opencontainers.image.version"
+
+// InspectImage reads the version of image, which must be in the engine: it never pulls (an
+// absent image is ErrImageUnavailable). The image's labels or environment give the version
+// where they name one; otherwise `falco --version` runs in a throw-away container labelled
+// with labels, bounded by ctx and oneShotTimeout, and removed.
+func InspectImage(ctx context.Context, image string, labels map[string]string) (ImageInfo, error) {
+	cli, err := testcontainers.NewDockerClientWithOpts(ctx)
+	if err != nil {
+		return ImageInfo{}, fmt.Errorf("inspect falco image %q: connect to docker: %w", image, err)
+	}
+	defer cli.Close()
+	res, err := cli.ImageInspect(ctx, image)
+	if cerrdefs.IsNotFound(err) {
+		return ImageInfo{}, fmt.Errorf("inspect falco image %q: %w: not in the Docker engine", image, ErrImageUnavailable)
+	}
+	if err != nil {
+		return ImageInfo{}, fmt.Errorf("inspect falco image %q: %w", image, err)
+	}
+	info := ImageInfo{ID: res.ID}
+	if res.Config != nil {
+		info.Version, info.VersionFrom = versionFromImageConfig(res.Config.Labels, res.Config.Env)
+	}
+	if !info.Version.IsZero() {
+		return info, nil
+	}
+	facts, err := probeImage(ctx, cli, image, labels)
+	if err != nil {
+		return info, fmt.Errorf("inspect falco image: %w", err)
+	}
+	info.Version, info.VersionFrom = facts.Version, "falco --version"
+	return info, nil
+}
+
+// versionFromImageConfig finds a Falco version in an image's labels or FALCO_VERSION
+// environment variable; "latest" and other non-versions do not count.
+func versionFromImageConfig(labels map[string]string, env []string) (Version, string) {
+	if v, err := ParseVersion(labels[versionLabel]); err == nil {
+		return v, "label " + versionLabel
+	}
+	for _, kv := range env {
+		if value, ok := strings.CutPrefix(kv, "FALCO_VERSION="); ok {
+			if v, err := ParseVersion(value); err == nil {
+				return v, "env FALCO_VERSION"
+			}
+		}
+	}
+	return Version{}, ""
 }

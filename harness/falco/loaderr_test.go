@@ -263,7 +263,7 @@ func TestRulesErrorMessage(t *testing.T) {
 		}
 		return p
 	}
-	e := classifyExit(PhaseStart, 1, lines, hostPath)
+	e := classifyExit(PhaseStart, 1, lines, hostPath, runFacts{})
 	var re *RulesError
 	if !errors.As(e, &re) {
 		t.Fatalf("no RulesError in %v", e)

@@ -263,9 +263,24 @@ func TestRunFailsAtStart(t *testing.T) {
 		_, _, err := runStandin(t, "0.43.1", WithRules("testdata/rules/rm_rf.yaml"),
 			WithContainerCustomizers(testcontainers.WithEnv(map[string]string{"STANDIN_REPLAY": "start-fails-memlock-0.40.0.stderr"})))
 		var exit *ExitError
-		if !errors.As(err, &exit) || exit.Hint != HintMemlock || exit.Message != "unable to configure the libpman state." || exit.Rules != nil {
+		if !errors.As(err, &exit) || exit.Driver == nil || exit.Driver.Cause != DriverMemlock || exit.Message != "unable to configure the libpman state." || exit.Rules != nil {
 			t.Fatalf("error = %v", err)
 		}
+		t.Logf("the error a user sees:\n%v", err)
+		// The stand-in starts with every capability this engine grants: the hint says which.
+		if !strings.Contains(err.Error(), "\nseen: Falco ran ") {
+			t.Errorf("the hint does not say how Falco was started:\n%v", err)
+		}
+	})
+	t.Run("verifier", func(t *testing.T) {
+		_, _, err := runStandin(t, "0.43.1", WithRules("testdata/rules/rm_rf.yaml"),
+			WithContainerCustomizers(testcontainers.WithEnv(map[string]string{"STANDIN_REPLAY": "start-fails-verifier-0.43.1.reconstructed.stderr"})))
+		var exit *ExitError
+		if !errors.As(err, &exit) || exit.Driver == nil || exit.Driver.Cause != DriverVerifier || exit.Driver.Program != "signal_deliver" ||
+			exit.Message != "Initialization issues during scap_init" || strings.Contains(exit.Hint, "memlock") {
+			t.Fatalf("error = %v", err)
+		}
+		t.Logf("the error a user sees:\n%v", err)
 	})
 }
 

@@ -52,6 +52,11 @@ type Meta struct {
 	HostAlerts  int    `json:"host_alerts"`
 	Repeat      int    `json:"repeat,omitempty"`       // attempts per scenario
 	LabelFilter string `json:"label_filter,omitempty"` // Ginkgo label filter of a partial run
+	// RunErrors are what went wrong with the run as a whole, each as the
+	// harness said it: Falco rejected the rules or died, scenarios did not
+	// finish, victims could not be removed. A run that never started has
+	// its reason here and no scenarios. Empty for a clean run.
+	RunErrors []string `json:"run_errors,omitempty"`
 }
 
 // Tool identifies the attack-replay build that wrote the report.

@@ -308,6 +308,9 @@ func (s *Session) close(ctx context.Context) (*report.Report, error) {
 		meta.RulesFiles = report.FilesFromIndex(s.in.Rules)
 		rulesList = report.RulesFromIndex(s.in.Rules, s.cfg.Rules)
 	}
+	for _, err := range errs {
+		meta.RunErrors = append(meta.RunErrors, err.Error())
+	}
 	meta.End = time.Now().UTC()
 	rep := report.Build(report.Run{
 		Meta:      meta,

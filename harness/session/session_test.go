@@ -202,6 +202,9 @@ func TestSessionBarrierNeverAnswered(t *testing.T) {
 	if sum := got.Summary; sum.Scenarios != 3 || sum.Error != 3 || sum.Techniques != 1 || !sum.Trustworthy {
 		t.Errorf("report summary = %+v", sum)
 	}
+	if len(m.RunErrors) != 0 {
+		t.Errorf("report run errors %q of a clean run", m.RunErrors)
+	}
 	if rep == nil || rep.Summary.Counts != got.Summary.Counts {
 		t.Errorf("Close returned report %+v, wrote %+v", rep, got.Summary)
 	}
@@ -269,8 +272,9 @@ func TestSessionFalcoDiesMidRun(t *testing.T) {
 	if ids := leftovers(t, runID); len(ids) > 0 {
 		t.Errorf("containers of run %s left after Close: %v", runID, ids)
 	}
-	if got := readReports(t, cfg.ReportDir); got.Summary.Error != 2 || got.Meta.Falco.Transport != "http" || got.Meta.Falco.Version != "0.44.1" {
-		t.Errorf("report summary %+v, falco %+v", got.Summary, got.Meta.Falco)
+	if got := readReports(t, cfg.ReportDir); got.Summary.Error != 2 || got.Meta.Falco.Transport != "http" || got.Meta.Falco.Version != "0.44.1" ||
+		len(got.Meta.RunErrors) != 1 || !strings.HasPrefix(got.Meta.RunErrors[0], "falco exited with code 3 during run") {
+		t.Errorf("report summary %+v, falco %+v, run errors %q", got.Summary, got.Meta.Falco, got.Meta.RunErrors)
 	}
 }
 
@@ -363,6 +367,10 @@ func TestSessionStartFailsOnRules(t *testing.T) {
 	got := readReports(t, cfg.ReportDir)
 	if got.Summary.Scenarios != 0 || got.Meta.Falco.Version != "0.43.1" || got.Coverage == nil || rep == nil {
 		t.Errorf("report summary %+v, falco %+v, coverage %v", got.Summary, got.Meta.Falco, got.Coverage != nil)
+	}
+	// The report says why nothing ran: a matrix of runs shows it.
+	if errs := got.Meta.RunErrors; len(errs) != 1 || !strings.Contains(errs[0], "LOAD_ERR_COMPILE_OUTPUT") {
+		t.Errorf("report run errors %q; want the rules error", errs)
 	}
 }
 

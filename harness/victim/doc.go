@@ -6,4 +6,7 @@
 // Container.Exec runs a step through the Docker exec API with its own user, environment,
 // working directory and timeout, returns stdout and stderr separately, and kills the step's
 // whole process tree when the timeout passes or the context ends.
+//
+// ProbeGrant answers, for the doctor, what the engine grants without starting a victim:
+// whether privileged containers start and, where not, which capabilities it refuses.
 package victim

@@ -260,28 +260,40 @@ func (p probeRunner) starts(ctx context.Context, caps []string) (bool, error) {
 	return p.startsWith(ctx, hostConfig(caps))
 }
 
-// startsPrivileged tells whether a bare privileged container starts.
-func (p probeRunner) startsPrivileged(ctx context.Context) (bool, error) {
+// privilegedRefusal is the engine's refusal of a bare privileged container, "" when it
+// starts.
+func (p probeRunner) privilegedRefusal(ctx context.Context) (string, error) {
 	h := hostConfig(nil)
 	h.Privileged = true
-	return p.startsWith(ctx, h)
+	refusal, err := p.tryStart(ctx, h)
+	if err != nil || refusal == nil {
+		return "", err
+	}
+	return refusal.Error(), nil
 }
 
-// startsWith tells whether a container with h starts. Refusals are answers, not errors; only
-// a context end or an unusable engine is an error.
+// startsWith tells whether a container with h starts.
 func (p probeRunner) startsWith(ctx context.Context, h *container.HostConfig) (bool, error) {
+	refusal, err := p.tryStart(ctx, h)
+	return err == nil && refusal == nil, err
+}
+
+// tryStart creates, starts and removes a container with h, and returns the engine's refusal
+// to start it. Refusals are answers, not errors; only a context end or an unusable engine is
+// an error.
+func (p probeRunner) tryStart(ctx context.Context, h *container.HostConfig) (refusal, err error) {
 	res, err := p.cli.ContainerCreate(ctx, p.options(h))
 	if err != nil {
-		return false, fmt.Errorf("probe capabilities: %w", err)
+		return nil, fmt.Errorf("probe capabilities: %w", err)
 	}
 	_, startErr := p.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{})
 	if err := p.remove(ctx, res.ID); err != nil {
-		return false, err
+		return nil, err
 	}
 	if startErr != nil && ctx.Err() != nil {
-		return false, fmt.Errorf("probe capabilities: %w", ctx.Err())
+		return nil, fmt.Errorf("probe capabilities: %w", ctx.Err())
 	}
-	return startErr == nil, nil
+	return startErr, nil
 }
 
 func (p probeRunner) options(h *container.HostConfig) client.ContainerCreateOptions {

@@ -138,7 +138,7 @@ func (s starter) run(ctx context.Context) (*Container, error) {
 	}
 	// A bare privileged container that starts means the victim failed for another reason
 	// (its network, name or options): report that instead of caching a wrong verdict.
-	if ok, err := probe.startsPrivileged(ctx); err != nil || ok {
+	if refusal, err := probe.privilegedRefusal(ctx); err != nil || refusal == "" {
 		return nil, errors.Join(privilegedErr, err)
 	}
 	probeStart := time.Now()

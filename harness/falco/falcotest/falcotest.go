@@ -74,7 +74,8 @@ type options struct {
 // recorded code, its recorded rules paths replaced by the -r files of the
 // same base name. start-fails-invalid-rules-0.43.1.stderr is a rules error
 // at line 4, column 11 of a file named rm_rf.yaml;
-// start-fails-memlock-0.40.0.stderr a driver that cannot start.
+// start-fails-memlock-0.40.0.stderr a driver that cannot raise its memlock limit;
+// start-fails-verifier-0.43.1.reconstructed.stderr a probe the kernel's verifier rejects.
 func WithReplay(name string) Option {
 	return func(o *options) { o.replay = name }
 }
