@@ -102,10 +102,14 @@ check-catalog:
 bench: victim-image
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./harness/...
 
-## fuzz: the scenario loader's fuzz target (FUZZTIME=5m)
+## fuzz: the fuzz targets of the scenario loader and the condition parser, run side by side (FUZZTIME each)
 FUZZTIME ?= 2m
+FUZZ_TARGETS := FuzzLoad:./harness/scenario FuzzParse:./harness/condition
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime $(FUZZTIME) -fuzzminimizetime 5s ./harness/scenario
+	@pids=(); for t in $(FUZZ_TARGETS); do \
+	  ( set -o pipefail; $(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s "$${t#*:}" 2>&1 \
+	    | sed -u "s|^|$${t#*/}: |" ) & pids+=($$!); \
+	done; status=0; for p in "$${pids[@]}"; do wait "$$p" || status=1; done; exit $$status
 
 ## doctor: tell whether Falco will start on this host and what to do where not (DOCTOR_FLAGS=--json)
 .PHONY: doctor

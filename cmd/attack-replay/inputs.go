@@ -67,13 +67,28 @@ func (in *inputs) load() loaded {
 	var l loaded
 	idx, err := rules.LoadPaths(in.rulesPaths()...)
 	l.index, l.rulesFailed = idx, err != nil
+	var problems []rules.Problem
 	var rle *rules.LoadError
 	if errors.As(err, &rle) {
-		l.errors = lines(rle.Problems)
+		problems = rle.Problems
 	} else if err != nil {
 		l.errors = []string{err.Error()}
 	}
-	l.warnings = lines(idx.Warnings())
+	warnings := idx.Warnings()
+	// What Falco finds only when it compiles the rules, in file order
+	// with the rest.
+	for _, p := range idx.Check() {
+		if p.Warning {
+			warnings = append(warnings, p)
+		} else {
+			problems = append(problems, p)
+		}
+	}
+	byPosition := func(a, b rules.Problem) int { return a.Pos.Compare(b.Pos) }
+	slices.SortStableFunc(problems, byPosition)
+	slices.SortStableFunc(warnings, byPosition)
+	l.errors = append(l.errors, lines(problems)...)
+	l.warnings = lines(warnings)
 	set, err := scenario.LoadDir(in.scenarios, scenario.Options{Rules: idx})
 	l.set = set
 	var sle *scenario.LoadError

@@ -349,3 +349,34 @@ attack-replay check-config: 2 bad variables; nothing was started
 		t.Errorf("bad configuration: exit %d stderr:\n%s\nwant:\n%s", code, &stderr, want)
 	}
 }
+
+// TestValidateChecksConditions: each kind of condition and output problem
+// Falco finds only at compile time fails validate, at its line and column.
+func TestValidateChecksConditions(t *testing.T) {
+	for _, c := range []struct {
+		name, old, new, want string
+	}{
+		{"unbalanced parenthesis", `or (proc.name = systemctl and proc.args contains "disable rescue"))`, `or (proc.name = systemctl and proc.args contains "disable rescue")`,
+			`rules/impact.yaml:5:9: rule "Disable recovery features": condition does not parse: unbalanced parenthesis: this "(" is never closed [LOAD_ERR_COMPILE_CONDITION]`},
+		{"undefined macro", "spawned_process and user.uid", "spawned_proces and user.uid",
+			`rules/impact.yaml:4:5: rule "Disable recovery features": undefined macro "spawned_proces" (define it with - macro: spawned_proces, load the file that defines it, or fix the name; did you mean "spawned_process"?) [LOAD_ERR_VALIDATE]`},
+		{"unknown field", "user.uid != 0", "user.iud != 0",
+			`rules/impact.yaml:4:25: rule "Disable recovery features": unknown field "user.iud" for the syscall source (did you mean user.uid?) [LOAD_ERR_COMPILE_CONDITION]`},
+		{"unknown operator", "user.uid != 0", "user.uid !== 0",
+			`rules/impact.yaml:4:34: rule "Disable recovery features": condition does not parse: unknown operator "!==" (Falco's operators: exists <= < >= > == = != glob iglob contains icontains bcontains startswith bstartswith endswith regex intersects in pmatch) [LOAD_ERR_COMPILE_CONDITION]`},
+		{"bad list", "(proc.name = rm and", "(proc.name = removers and",
+			`rules/impact.yaml:5:23: rule "Disable recovery features": list "removers" after =: Falco replaces a list name with its 2 items separated by commas, which does not parse here (write in (removers)) [LOAD_ERR_COMPILE_CONDITION]`},
+		{"bad output token", "user=%user.name", "user=%user.nam3",
+			`rules/impact.yaml:7:36: rule "Disable recovery features": output token %user.nam3 names no field of the syscall source: Falco says "invalid formatting token" (did you mean %user.name?) [LOAD_ERR_COMPILE_OUTPUT]`},
+	} {
+		dir := copyTree(t, map[string][2]string{
+			"rules/impact.yaml":    {c.old, c.new},
+			"rules/00-macros.yaml": {"- macro: spawned_process", "- list: removers\n  items: [rm, shred]\n- macro: spawned_process"},
+		})
+		code, stdout, stderr := runCLI(t, dir, append([]string{"validate"}, paths(dir)...)...)
+		want := c.want + "\nattack-replay validate: 1 problem\n"
+		if code != exitProblems || stdout != "" || stderr != want {
+			t.Errorf("%s: exit %d stdout %q\nstderr %s\nwant   %s", c.name, code, stdout, stderr, want)
+		}
+	}
+}

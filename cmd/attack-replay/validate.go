@@ -10,8 +10,9 @@ import (
 
 func runValidate(args []string, stdout, stderr io.Writer) int {
 	l, code, ok := parseAndLoad("validate", "Loads the rules files and the scenarios, checks them against each other and\n"+
-		"against ATT&CK, and prints every problem on stderr as path:line:col: what is wrong (what to do).\n"+
-		"Warnings (out-of-date ATT&CK tags, deprecated forms) are printed but do not fail.", args, stderr)
+		"against ATT&CK, checks the rules' conditions and outputs as Falco compiles them (syntax,\n"+
+		"macros, lists, fields), and prints every problem on stderr as path:line:col: what is wrong\n"+
+		"(what to do). Warnings (out-of-date ATT&CK tags, deprecated forms) are printed but do not fail.", args, stderr)
 	if !ok {
 		return code
 	}

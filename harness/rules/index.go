@@ -64,6 +64,8 @@ type Rule struct {
 	// flags are the optional keys with no field of their own
 	// (warn_evttypes, skip-if-unknown-filter, capture*), kept for Hash.
 	flags map[string]string
+	// cond and output are the scalars Condition and Output came from.
+	cond, output textParts
 }
 
 // Macro is the final state of one macro.
@@ -72,6 +74,13 @@ type Macro struct {
 	Condition string
 	Pos       Position
 	Changes   []Position
+
+	cond textParts // the scalars Condition came from
+	// index is the macro's place among macro definitions (its first),
+	// visible the place of its last definition or append: Falco resolves
+	// a macro's condition against the macros whose index is lower than its
+	// visible (rule_loader_collector.cpp, define_info and append_info).
+	index, visible int
 }
 
 // List is the final state of one list.
@@ -108,6 +117,11 @@ type Index struct {
 	// others (read but not parsed) seem to define.
 	opaque    bool
 	mentioned map[string]map[string]bool
+	// plugins are the names in required_plugin_versions.
+	plugins []string
+	// loadFailed says some item could not be read: a name it defined may
+	// be missing.
+	loadFailed bool
 }
 
 func newIndex() *Index {
@@ -215,6 +229,15 @@ func (x *Index) Warnings() []Problem { return append([]Problem(nil), x.warnings.
 // Closest returns up to n rule names close to name (case, typos, one
 // containing the other), closest first, for "did you mean" hints.
 func (x *Index) Closest(name string, n int) []string {
+	names := make([]string, len(x.rules))
+	for i, r := range x.rules {
+		names[i] = r.Name
+	}
+	return closestNames(name, names, n)
+}
+
+// closestNames returns up to n of names close to name, closest first.
+func closestNames(name string, names []string, n int) []string {
 	type cand struct {
 		name string
 		dist int
@@ -222,8 +245,8 @@ func (x *Index) Closest(name string, n int) []string {
 	want := strings.ToLower(name)
 	limit := max(2, len([]rune(want))/4)
 	var cands []cand
-	for _, r := range x.rules {
-		have := strings.ToLower(r.Name)
+	for _, c := range names {
+		have := strings.ToLower(c)
 		d := levenshtein(want, have)
 		switch {
 		case have == want:
@@ -233,7 +256,7 @@ func (x *Index) Closest(name string, n int) []string {
 		case d > limit:
 			continue
 		}
-		cands = append(cands, cand{r.Name, d})
+		cands = append(cands, cand{c, d})
 	}
 	sort.Slice(cands, func(i, j int) bool {
 		if cands[i].dist != cands[j].dist {

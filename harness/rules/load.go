@@ -35,6 +35,7 @@ func LoadPaths(paths ...string) (*Index, error) {
 		l.loadPath(p)
 	}
 	l.idx.computeHashes()
+	l.idx.loadFailed = len(l.problems) > 0
 	sortProblems(l.idx.warnings)
 	if len(l.problems) == 0 {
 		return l.idx, nil
@@ -47,6 +48,10 @@ type loader struct {
 	idx      *Index
 	problems []Problem
 	file     string // file being read
+	data     []byte // its content, for positions inside conditions
+	// macroSeq counts macro definitions and appends in load order, for
+	// the order in which Falco lets macros see each other (Macro.visible).
+	macroSeq int
 }
 
 func (l *loader) errorf(n *yaml.Node, subject, format string, args ...any) {
@@ -131,6 +136,7 @@ func (l *loader) loadFile(path string) {
 	}
 	sum := sha256.Sum256(b)
 	l.idx.files = append(l.idx.files, File{Path: path, SHA256: hex.EncodeToString(sum[:])})
+	l.data = b
 	l.parse(b)
 }
 
@@ -335,7 +341,9 @@ func (l *loader) pluginVersions(f fields) {
 		}
 		if !pf.has("name") || !pf.has("version") {
 			l.errorf(p, "", "each required_plugin_versions entry needs name and version")
+			continue
 		}
+		l.idx.plugins = append(l.idx.plugins, pf.keys["name"].Value)
 	}
 }
 
@@ -546,8 +554,14 @@ func (l *loader) macro(item *yaml.Node, f fields) {
 	if !ok {
 		return
 	}
-	define(&l.idx.macros, l.idx.macroBy, name, Macro{Name: name, Condition: cond, Pos: l.pos(item)}, appending, func(prev *Macro) {
-		prev.Condition += " " + cond
+	l.macroSeq++
+	def := Macro{Name: name, Condition: cond, Pos: l.pos(item), cond: l.part(f.keys["condition"]), index: l.macroSeq, visible: l.macroSeq}
+	if prev := l.idx.macroBy[name]; prev != nil {
+		def.index = prev.index // Falco keeps the first definition's place
+	}
+	define(&l.idx.macros, l.idx.macroBy, name, def, appending, func(prev *Macro) {
+		prev.cond.appendTo(&prev.Condition, cond, def.cond)
+		prev.visible = l.macroSeq
 		prev.Changes = append(prev.Changes, l.pos(item))
 	})
 }
@@ -581,6 +595,9 @@ type ruleUpdate struct {
 	priority           *Priority
 	enabled            *bool
 	flags              map[string]string
+
+	// condFrom and outputFrom are the scalars cond and output came from.
+	condFrom, outputFrom textParts
 }
 
 func (l *loader) rule(item *yaml.Node, f fields) {
@@ -708,9 +725,9 @@ func (l *loader) readUpdate(f fields, subject string, keys map[string]bool) (rul
 			ok = ok && good
 			switch k {
 			case "condition":
-				u.cond = &s
+				u.cond, u.condFrom = &s, l.part(f.keys[k])
 			case "output":
-				u.output = &s
+				u.output, u.outputFrom = &s, l.part(f.keys[k])
 			case "desc":
 				u.desc = &s
 			default:
@@ -744,14 +761,15 @@ func (l *loader) appendRule(item *yaml.Node, prev *Rule, u ruleUpdate, subject s
 		l.errorf(item, subject, "append has nothing to append (give condition or exceptions)")
 		return false
 	}
-	appendText := func(dst *string, add *string) {
-		if add != nil && *add != "" {
-			*dst += " " + *add
-		}
+	if u.cond != nil {
+		prev.cond.appendTo(&prev.Condition, *u.cond, u.condFrom)
 	}
-	appendText(&prev.Condition, u.cond)
-	appendText(&prev.Output, u.output)
-	appendText(&prev.Desc, u.desc)
+	if u.output != nil {
+		prev.output.appendTo(&prev.Output, *u.output, u.outputFrom)
+	}
+	if u.desc != nil && *u.desc != "" {
+		prev.Desc += " " + *u.desc
+	}
 	if u.hasTags {
 		prev.Tags = tagSet(append(prev.Tags, u.tags...))
 	}
@@ -763,10 +781,10 @@ func (l *loader) appendRule(item *yaml.Node, prev *Rule, u ruleUpdate, subject s
 
 func replaceRule(prev *Rule, u ruleUpdate) {
 	if u.cond != nil {
-		prev.Condition = *u.cond
+		prev.Condition, prev.cond = *u.cond, u.condFrom
 	}
 	if u.output != nil {
-		prev.Output = *u.output
+		prev.Output, prev.output = *u.output, u.outputFrom
 	}
 	if u.desc != nil {
 		prev.Desc = *u.desc

@@ -15,6 +15,13 @@ type Problem struct {
 	Subject string
 	Msg     string // what is wrong, then in parentheses what to do
 	Warning bool   // Falco would load it; worth fixing all the same
+	// Code is Falco's load-result code for the same problem
+	// (LOAD_ERR_COMPILE_CONDITION …) where Check found it, else empty.
+	Code string
+	// Missing names the macro that no loaded file defines, when that is
+	// the problem: a caller that will load more rules than it checked
+	// (the Falco image's own) may treat it as not yet known.
+	Missing string
 }
 
 func (p Problem) String() string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/attack-replay/attack-replay/harness/falco"
@@ -15,7 +16,11 @@ import (
 )
 
 // Load reads the rules and the scenarios checked against them. Every
-// problem of both comes back in one error, one per line.
+// problem of both comes back in one error, one per line. The rules are
+// checked as Falco compiles them too (rules.Index.Check: conditions that do
+// not parse, undefined macros, unknown fields and output tokens), so such a
+// rule stops the run before Falco starts; the check's warnings go to the
+// set's warnings.
 //
 // With cfg.FalcoImageRules it first reads the Falco image's own
 // falco_rules.yaml (falco.ReadImageRules: a container is created, never
@@ -47,8 +52,9 @@ func Load(ctx context.Context, cfg Config) (*rules.Index, *scenario.Set, error) 
 // run) where no image need exist. With cfg.FalcoImageRules the image's
 // rules are not read, so what only they could settle is a warning in the
 // set instead of an error: a candidate item that appends to or overrides
-// an item the candidates do not define, and a rule that scenarios name but
-// the candidates do not define. Load checks both.
+// an item the candidates do not define, a macro no candidate defines, and
+// a rule that scenarios name but the candidates do not define. Load checks
+// them.
 func LoadOffline(cfg Config) (*rules.Index, *scenario.Set, error) {
 	return load(cfg, nil, cfg.FalcoImageRules)
 }
@@ -87,13 +93,30 @@ func load(cfg Config, upstream []string, unread bool) (*rules.Index, *scenario.S
 		var out []string
 		for _, p := range e.Problems {
 			if unread && strings.Contains(p.Msg, notDefinedBefore) {
-				deferred = append(deferred, unchecked(p))
+				deferred = append(deferred, unchecked(p, imageUnreadHint))
 				continue
 			}
 			out = append(out, p.String())
 		}
 		return out
 	})
+	// What Falco finds only when it compiles the rules, found before it
+	// starts (rules.Index.Check). A macro no file defines may be the
+	// image's when its rules were not read; a problem in the image's own
+	// rules is Falco's to judge, as this check's field table may lag the
+	// image.
+	for _, p := range idx.Check() {
+		switch {
+		case unread && p.Missing != "":
+			deferred = append(deferred, unchecked(p, imageUnreadHint))
+		case p.Warning:
+			deferred = append(deferred, unchecked(p, ""))
+		case slices.Contains(upstream, p.Pos.File):
+			deferred = append(deferred, unchecked(p, imageRulesHint))
+		default:
+			lines = append(lines, p.String())
+		}
+	}
 	var known scenario.RuleIndex = idx
 	if unread {
 		known = imageUnread{idx}
@@ -106,8 +129,11 @@ func load(cfg Config, upstream []string, unread bool) (*rules.Index, *scenario.S
 		}
 		return out
 	})
+	if set != nil {
+		set.Warnings = append(set.Warnings, deferred...)
+	}
 	if unread && set != nil {
-		set.Warnings = append(append(set.Warnings, deferred...), uncheckedRules(set, idx)...)
+		set.Warnings = append(set.Warnings, uncheckedRules(set, idx)...)
 	}
 	if len(lines) > 0 {
 		what := strings.Join(cfg.Rules, " ")
@@ -129,14 +155,17 @@ const notDefinedBefore = "that is not defined before it"
 // image's rules.
 const imageUnreadHint = "not checked: the Falco image's rules were not read; a run with FALCO_IMAGE_RULES reads them and checks it"
 
-// unchecked turns a rules problem the image's rules may settle into a
-// warning.
-func unchecked(p rules.Problem) scenario.Problem {
+// imageRulesHint ends the warning of a problem the check found in the
+// Falco image's own rules.
+const imageRulesHint = "in the Falco image's own rules: Falco judges them when it starts"
+
+// unchecked turns a rules problem into a warning of the run, with hint.
+func unchecked(p rules.Problem, hint string) scenario.Problem {
 	msg := p.Msg
 	if p.Subject != "" {
 		msg = p.Subject + ": " + msg
 	}
-	return scenario.Problem{File: p.Pos.File, Line: p.Pos.Line, Column: p.Pos.Column, Msg: msg, Hint: imageUnreadHint, Warning: true}
+	return scenario.Problem{File: p.Pos.File, Line: p.Pos.Line, Column: p.Pos.Column, Msg: msg, Hint: hint, Warning: true}
 }
 
 // imageUnread is the index of a load that did not read the image's rules:

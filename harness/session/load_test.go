@@ -224,8 +224,9 @@ func TestLoadImageRules(t *testing.T) {
 
 // TestLoadOffline: the dry run's load reads no image, even with
 // FalcoImageRules and an absent image. What only the image's rules could
-// settle (the candidates' override of its list, a scenario naming its
-// rule) is a warning; every other problem stays an error.
+// settle (the candidates' override of its list, the macros of its that they use,
+// a scenario naming its rule) is a warning; every other problem stays an
+// error.
 func TestLoadOffline(t *testing.T) {
 	dir := t.TempDir()
 	rulesDir, scenariosDir := filepath.Join(dir, "rules"), filepath.Join(dir, "scenarios")
@@ -244,13 +245,16 @@ func TestLoadOffline(t *testing.T) {
 	for _, want := range []string{
 		filepath.Join(rulesDir, "shadow.yaml") + `:4:3: warning: list "trusted_sensitive_readers": appends to a list that is not defined before it`,
 		filepath.Join(scenariosDir, "credential-access", "T1003.008.yaml") + `:12:9: warning: scenario "cat-shadow": expect 2: rule "Read sensitive file untrusted" is not in the candidate rules ` + unread,
+		// The candidates use the image's macros.
+		filepath.Join(rulesDir, "shadow.yaml") + `:11:14: warning: rule "Shadow read by cat": undefined macro "open_read"`,
+		filepath.Join(rulesDir, "shadow.yaml") + `:11:28: warning: rule "Shadow read by cat": undefined macro "sensitive_files"`,
 	} {
 		if !slices.ContainsFunc(warned, func(w string) bool { return strings.HasPrefix(w, want) && strings.HasSuffix(w, unread) }) {
 			t.Errorf("warnings:\n%s\nwant one starting %s", strings.Join(warned, "\n"), want)
 		}
 	}
-	if len(warned) != 2 || len(set.Scenarios()) != 2 {
-		t.Errorf("%d warnings, %d scenarios; want 2 and 2", len(warned), len(set.Scenarios()))
+	if len(warned) != 4 || len(set.Scenarios()) != 2 {
+		t.Errorf("%d warnings, %d scenarios; want 4 and 2", len(warned), len(set.Scenarios()))
 	}
 
 	// A problem of the candidates' own is an error all the same.
@@ -265,6 +269,22 @@ func TestLoadOffline(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("LoadOffline without FalcoImageRules = %v; want a problem containing %q", err, want)
 		}
+	}
+}
+
+// TestLoadChecksConditions: a candidate condition Falco would refuse stops
+// the load before any Falco starts, naming file, line and column.
+func TestLoadChecksConditions(t *testing.T) {
+	rulesDir := filepath.Join(t.TempDir(), "rules")
+	b, err := os.ReadFile("testdata/rules/rm_rf.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(rulesDir, "rm_rf.yaml"), strings.Replace(string(b), "proc.name=rm", "proc.name!==rm", 1))
+	_, _, err = session.LoadOffline(session.Config{Rules: []string{rulesDir}, Scenarios: "testdata/scenarios"})
+	want := filepath.Join(rulesDir, "rm_rf.yaml") + `:6:58: rule "Test rm -rf": condition does not parse: unknown operator "!=="`
+	if err == nil || !strings.Contains(err.Error(), "1 problem(s):\n"+want) {
+		t.Errorf("LoadOffline = %v; want the one problem %s", err, want)
 	}
 }
 
