@@ -225,7 +225,19 @@ func TestValidateReportsTheCauseNotTheCascade(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The shipped tree holds the upstream library, which validate names in a
+	// note of its own: not a problem, and not part of the cascade.
+	withoutLibraryNotes := func(s string) string {
+		var keep []string
+		for _, l := range strings.SplitAfter(s, "\n") {
+			if !strings.Contains(l, "is not loaded with its parent directory") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "")
+	}
 	code, _, stderr := runCLI(t, rulesDir, "validate", "--rules", rulesDir, "--scenarios", "../../scenarios")
+	stderr = withoutLibraryNotes(stderr)
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	if code != exitProblems || len(lines) != 2 || !strings.Contains(lines[0], "impact.yaml:") || !strings.Contains(lines[0], "YAML syntax") ||
 		lines[1] != "attack-replay validate: 1 problem (scenarios were checked against the rules that did load)" {
@@ -233,6 +245,7 @@ func TestValidateReportsTheCauseNotTheCascade(t *testing.T) {
 	}
 
 	code, _, stderr = runCLI(t, "", "validate", "--rules", "rulez/", "--scenarios", "../../scenarios")
+	stderr = withoutLibraryNotes(stderr)
 	want := "rulez/: read rules: no such file or directory (pass an existing rules file or directory)\n" +
 		"attack-replay validate: 1 problem (scenarios were checked against the rules that did load)\n"
 	if code != exitProblems || stderr != want {
