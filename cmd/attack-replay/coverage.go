@@ -19,6 +19,11 @@ func runCoverage(args []string, stdout, stderr io.Writer) int {
 	var gate report.Gate
 	fs.Float64Var(&gate.FailUnder, "fail-under", 0, "fail when fewer than `PCT` percent of the candidate rules are expected by a scenario (0 disables)")
 	fs.BoolVar(&gate.RequireAllRules, "require-all-rules", false, "fail when any candidate rule has no scenario expecting it")
+	fs.BoolVar(&gate.RequireTwins, "require-twins", false, "fail when any candidate rule lacks an attack that expects it and a benign twin that forbids it by name\n(a rule whose scenarios are all skipped, with their reasons, passes)")
+	var opts report.CoverageOptions
+	fs.BoolVar(&opts.IncludeDisabled, "include-disabled", false, "measure the rules their files disable (enabled: false) too, also when no scenario names them")
+	perRule := false
+	fs.BoolVar(&perRule, "per-rule", false, "list every measured rule with its status (attack+twin, attack only, twin only, skipped, missing),\nits ATT&CK tags mapped to this release's ids, its scenarios and skip reasons")
 	format := "text"
 	fs.StringVar(&format, "format", format, "output `format`: text or markdown (for a pull-request comment or job summary)")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -32,11 +37,12 @@ func runCoverage(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "attack-replay coverage: unknown --format %q (use text or markdown)\n", format)
 		return exitUsage
 	}
-	res, err := report.CoverageFromPaths(report.CoverageInputs{Rules: in.rulesPaths(), Upstream: upstream, Scenarios: in.scenarios}, gate)
+	res, err := report.CoverageFromPaths(report.CoverageInputs{Rules: in.rulesPaths(), Upstream: upstream, Scenarios: in.scenarios, Options: opts}, gate)
 	if err != nil {
 		fmt.Fprintf(stderr, "attack-replay coverage: %v\n", err)
 		return exitUsage
 	}
+	res.PerRule = perRule
 	if format == "markdown" {
 		io.WriteString(stdout, res.Markdown())
 	} else {

@@ -44,6 +44,47 @@ type RuleCoverage struct {
 	// SkippedBy are skipped scenarios that expect or forbid the rule: they
 	// would test it, but cannot run here.
 	SkippedBy []string `json:"skipped_by,omitempty"`
+	// TwinBy are the benign scenarios among ForbiddenBy: look-alikes of the
+	// attack that must not fire the rule, which it names.
+	TwinBy []string `json:"twin_by,omitempty"`
+	// SkipReasons are the distinct reasons of the skipped scenarios that
+	// expect the rule.
+	SkipReasons []string `json:"skip_reasons,omitempty"`
+	// Disabled marks a rule its file disables (enabled: false). The harness
+	// enables it for the scenarios that name it; one that no scenario names
+	// is measured only with CoverageOptions.IncludeDisabled.
+	Disabled bool `json:"disabled,omitempty"`
+	// Techniques are the rule's ATT&CK technique tags, each with the id this
+	// release gives it (the same id, or a successor's for a renumbered tag).
+	Techniques []TechniqueTag `json:"techniques,omitempty"`
+	// Status sums up how the rule is tested: one of the Status* constants.
+	Status string `json:"status"`
+}
+
+// Status values of RuleCoverage.
+const (
+	StatusTested     = "attack+twin" // an attack expects it and a benign twin forbids it
+	StatusAttackOnly = "attack only" // no benign twin forbids it by name
+	StatusTwinOnly   = "twin only"   // forbidden by a benign scenario, expected by none
+	StatusSkipped    = "skipped"     // only skipped scenarios expect it: untestable here
+	StatusMissing    = "missing"     // no scenario expects it
+)
+
+// TechniqueTag is a rule's technique tag and the id it has in this release.
+type TechniqueTag struct {
+	Tag     string `json:"tag"`
+	Current string `json:"current,omitempty"` // empty when the id is unknown with no successor
+}
+
+// String is "T1059.004", or "T1562.001→T1685" for a renumbered tag.
+func (t TechniqueTag) String() string {
+	switch t.Current {
+	case t.Tag:
+		return t.Tag
+	case "":
+		return t.Tag + " (unknown)"
+	}
+	return t.Tag + "→" + t.Current
 }
 
 // UntestedTechnique is a technique a candidate rule claims with no scenario.
@@ -72,18 +113,50 @@ type TagProblem struct {
 	Line    int    `json:"line,omitempty"`
 	Tag     string `json:"tag"`
 	Problem string `json:"problem"`
+	// Current is the id this release gives a renumbered technique tag.
+	Current string `json:"current,omitempty"`
+}
+
+// status sums up the scenarios that name the rule.
+func (r RuleCoverage) status() string {
+	switch {
+	case len(r.ExpectedBy) > 0 && len(r.TwinBy) > 0:
+		return StatusTested
+	case len(r.ExpectedBy) > 0:
+		return StatusAttackOnly
+	case len(r.SkipReasons) > 0:
+		return StatusSkipped
+	case len(r.TwinBy) > 0:
+		return StatusTwinOnly
+	}
+	return StatusMissing
+}
+
+// CoverageOptions change what Coverage measures.
+type CoverageOptions struct {
+	// IncludeDisabled measures every candidate rule, also those their file
+	// disables that no scenario names (a library that must test every rule
+	// of a ruleset, such as upstream's sandbox file).
+	IncludeDisabled bool
 }
 
 // Coverage measures rules against scenarios. rules are every loaded rule:
-// enabled candidates are measured (see Rule.Candidate), and every rule
-// counts as existing for the dangling check.
+// candidates are measured (see Rule.Candidate) when enabled or named by a
+// scenario (the harness enables those), and every rule counts as existing
+// for the dangling check.
 func Coverage(rules []Rule, scenarios []*scenario.Scenario) CoverageReport {
+	return CoverageWith(CoverageOptions{}, rules, scenarios)
+}
+
+// CoverageWith is Coverage with options.
+func CoverageWith(opts CoverageOptions, rules []Rule, scenarios []*scenario.Scenario) CoverageReport {
 	var c CoverageReport
 	exists := map[string]bool{}
 	for _, r := range rules {
 		exists[r.Name] = true
 	}
 	expected, forbidden, skipped := map[string][]string{}, map[string][]string{}, map[string][]string{}
+	twins, reasons := map[string][]string{}, map[string][]string{}
 	emulated := map[attack.TechniqueID]bool{}
 	for _, sc := range scenarios {
 		// A skipped scenario still emulates its technique (it is
@@ -107,21 +180,36 @@ func Coverage(rules []Rule, scenarios []*scenario.Scenario) CoverageReport {
 		if sc.Skip != "" {
 			note("expect", sc.Expect, skipped)
 			note("forbid", sc.Forbid, skipped)
+			for _, m := range sc.Expect {
+				if m.Rule != scenario.AnyRule && !slices.Contains(reasons[m.Rule], sc.Skip) {
+					reasons[m.Rule] = append(reasons[m.Rule], sc.Skip)
+				}
+			}
 			continue
 		}
 		note("expect", sc.Expect, expected)
 		note("forbid", sc.Forbid, forbidden)
+		if sc.Benign {
+			for _, m := range sc.Forbid {
+				if m.Rule != scenario.AnyRule && !slices.Contains(twins[m.Rule], sc.ID) {
+					twins[m.Rule] = append(twins[m.Rule], sc.ID)
+				}
+			}
+		}
+	}
+	named := func(name string) bool {
+		return len(expected[name])+len(forbidden[name])+len(skipped[name]) > 0
 	}
 
 	seen := map[string]bool{}
 	untested := map[attack.TechniqueID]*UntestedTechnique{}
 	for _, r := range rules {
-		if !r.underTest() || seen[r.Name] {
+		if !r.Candidate || seen[r.Name] || !r.Enabled && !opts.IncludeDisabled && !named(r.Name) {
 			continue
 		}
 		seen[r.Name] = true
-		rc := RuleCoverage{Name: r.Name, File: r.File, Line: r.Line, ExpectedBy: expected[r.Name], ForbiddenBy: forbidden[r.Name], SkippedBy: skipped[r.Name]}
-		c.Rules = append(c.Rules, rc)
+		rc := RuleCoverage{Name: r.Name, File: r.File, Line: r.Line, ExpectedBy: expected[r.Name], ForbiddenBy: forbidden[r.Name],
+			SkippedBy: skipped[r.Name], TwinBy: twins[r.Name], SkipReasons: reasons[r.Name], Disabled: !r.Enabled}
 		if len(rc.ExpectedBy) > 0 {
 			c.Exercised++
 		}
@@ -131,15 +219,28 @@ func Coverage(rules []Rule, scenarios []*scenario.Scenario) CoverageReport {
 			info := attack.ClassifyTag(tag)
 			switch info.Kind {
 			case attack.OutOfDate:
-				c.TagProblems = append(c.TagProblems, TagProblem{Rule: r.Name, File: r.File, Line: r.Line, Tag: tag, Problem: info.Problem})
+				p := TagProblem{Rule: r.Name, File: r.File, Line: r.Line, Tag: tag, Problem: info.Problem}
+				if info.Technique != "" {
+					tt := TechniqueTag{Tag: tag}
+					if s, ok := attack.Successor(info.Technique); ok {
+						tt.Current, p.Current = string(s.ID), string(s.ID)
+					} else if t, ok := attack.Lookup(info.Technique); ok {
+						tt.Current = string(t.ID) // a spelling problem: the id itself is known
+					}
+					rc.Techniques = append(rc.Techniques, tt)
+				}
+				c.TagProblems = append(c.TagProblems, p)
 			case attack.KnownTactic:
 				tactics = append(tactics, info.Tactic)
 			case attack.KnownTechnique:
+				rc.Techniques = append(rc.Techniques, TechniqueTag{Tag: tag, Current: tag})
 				if t, ok := attack.Lookup(info.Technique); ok && !emulated[t.ID] {
 					techniques = append(techniques, t)
 				}
 			}
 		}
+		rc.Status = rc.status()
+		c.Rules = append(c.Rules, rc)
 		for _, t := range techniques {
 			u := untested[t.ID]
 			if u == nil {
@@ -179,6 +280,10 @@ type Gate struct {
 	// RequireAllRules fails when any candidate rule has no scenario
 	// expecting it.
 	RequireAllRules bool
+	// RequireTwins fails when any candidate rule is neither attack+twin
+	// (an attack expects it, a benign twin forbids it by name) nor skipped
+	// with a reason: the bar of a library that proves a whole ruleset.
+	RequireTwins bool
 }
 
 // Check returns why the gate fails; none means it passes.
@@ -203,7 +308,88 @@ func (c CoverageReport) Check(g Gate) []string {
 				len(missing), strings.Join(quoteAll(names), ", ")))
 		}
 	}
+	if g.RequireTwins {
+		var lacking []string
+		for _, r := range c.Rules {
+			if r.Status != StatusTested && r.Status != StatusSkipped {
+				lacking = append(lacking, fmt.Sprintf("%q (%s)", r.Name, r.Status))
+			}
+		}
+		if len(lacking) > 0 {
+			out = append(out, fmt.Sprintf("--require-twins: %d candidate rules lack an attack and a benign twin that forbids them by name (or a skip with its reason): %s",
+				len(lacking), strings.Join(lacking, ", ")))
+		}
+	}
 	return out
+}
+
+// PerRuleText lists every measured rule with its status, for a terminal.
+func (c CoverageReport) PerRuleText() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("\nper rule (%s):\n", c.statusCounts())
+	for _, r := range c.Rules {
+		w("  %-11s %q  %s", r.Status, r.Name, location(r.File, r.Line))
+		if t := r.techniqueList(); t != "" {
+			w("  [%s]", t)
+		}
+		if r.Disabled {
+			w("  (disabled in its file)")
+		}
+		w("\n")
+		if len(r.ExpectedBy) > 0 {
+			w("      attack: %s\n", strings.Join(r.ExpectedBy, ", "))
+		}
+		if len(r.TwinBy) > 0 {
+			w("      twin:   %s\n", strings.Join(r.TwinBy, ", "))
+		}
+		for _, why := range r.SkipReasons {
+			w("      skip:   %s\n", why)
+		}
+	}
+	return b.String()
+}
+
+// PerRuleMarkdown is PerRuleText as a table for a pull request or the README.
+func (c CoverageReport) PerRuleMarkdown() string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("\n### Per rule\n\n%s.\n\n| Rule | Status | Techniques | Attack | Twin | Skip reason |\n|---|---|---|---|---|---|\n", MarkdownText(c.statusCounts()))
+	for _, r := range c.Rules {
+		name := CodeCell(r.Name)
+		if r.Disabled {
+			name += " (disabled in its file)"
+		}
+		w("| %s | %s | %s | %s | %s | %s |\n", name, r.Status, MarkdownText(r.techniqueList()),
+			MarkdownText(strings.Join(r.ExpectedBy, ", ")), MarkdownText(strings.Join(r.TwinBy, ", ")), MarkdownText(strings.Join(r.SkipReasons, "; ")))
+	}
+	return b.String()
+}
+
+// statusCounts is "40 attack+twin, 3 skipped, 1 missing", in the order of the Status constants.
+func (c CoverageReport) statusCounts() string {
+	n := map[string]int{}
+	for _, r := range c.Rules {
+		n[r.Status]++
+	}
+	var parts []string
+	for _, st := range []string{StatusTested, StatusAttackOnly, StatusTwinOnly, StatusSkipped, StatusMissing} {
+		if n[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[st], st))
+		}
+	}
+	if len(parts) == 0 {
+		return "no rules"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (r RuleCoverage) techniqueList() string {
+	parts := make([]string, len(r.Techniques))
+	for i, t := range r.Techniques {
+		parts[i] = t.String()
+	}
+	return strings.Join(parts, ", ")
 }
 
 // headline is the one-sentence result.

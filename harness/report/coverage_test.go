@@ -1,6 +1,7 @@
 package report
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -322,5 +323,87 @@ func TestRulesFromIndexMarksCandidatesByTheirFinalDefinition(t *testing.T) {
 	files := FilesFromIndex(x)
 	if len(files) != 3 || files[0].Path != upstream || len(files[1].SHA256) != 64 {
 		t.Errorf("files %+v", files)
+	}
+}
+
+// A ruleset library is judged rule by rule: an attack and a benign twin
+// that forbids the rule by name, or a skip with its reason.
+func TestCoveragePerRuleStatus(t *testing.T) {
+	rules := []Rule{
+		{Name: "Tested", Tags: []string{"T1490"}, Candidate: true, Enabled: true},
+		{Name: "Attack only", Candidate: true, Enabled: true},
+		{Name: "Twin only", Candidate: true, Enabled: true},
+		{Name: "Skipped", Tags: []string{"T1562.001"}, Candidate: true, Enabled: true},
+		{Name: "Missing", Candidate: true, Enabled: true},
+		{Name: "Off and unnamed", Candidate: true, Enabled: false},
+		{Name: "Off but named", Candidate: true, Enabled: false},
+		{Name: "Image rule", Candidate: false, Enabled: true},
+	}
+	sc := func(id string, benign bool, skip string, expect, forbid []string) *scenario.Scenario {
+		s := &scenario.Scenario{ID: id, Technique: "T1490", Tactic: "impact", Benign: benign, Skip: skip}
+		for _, r := range expect {
+			s.Expect = append(s.Expect, scenario.Matcher{Rule: r, Min: 1})
+		}
+		for _, r := range forbid {
+			s.Forbid = append(s.Forbid, scenario.Matcher{Rule: r})
+		}
+		return s
+	}
+	scenarios := []*scenario.Scenario{
+		sc("attack", false, "", []string{"Tested", "Attack only", "Off but named"}, []string{"Twin only"}), // not benign: no twin
+		sc("twin", true, "", nil, []string{"Tested", "Twin only", scenario.AnyRule}),
+		sc("needs-k8s", false, "needs Kubernetes", []string{"Skipped"}, nil),
+		sc("needs-k8s-2", false, "needs Kubernetes", []string{"Skipped"}, nil),
+		sc("skipped-twin", true, "needs a module", nil, []string{"Missing"}), // a skipped twin is no twin
+	}
+	c := Coverage(rules, scenarios)
+	want := map[string]string{"Tested": StatusTested, "Attack only": StatusAttackOnly, "Twin only": StatusTwinOnly,
+		"Skipped": StatusSkipped, "Missing": StatusMissing, "Off but named": StatusAttackOnly}
+	got := map[string]string{}
+	for _, r := range c.Rules {
+		got[r.Name] = r.Status
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("statuses %v, want %v (a disabled rule no scenario names and a non-candidate are not measured)", got, want)
+	}
+	for _, r := range c.Rules {
+		switch r.Name {
+		case "Skipped":
+			if !slices.Equal(r.SkipReasons, []string{"needs Kubernetes"}) {
+				t.Errorf("skip reasons %q, want the one reason once", r.SkipReasons)
+			}
+			if len(r.Techniques) != 1 || r.Techniques[0].String() != "T1562.001→T1685" {
+				t.Errorf("techniques %+v, want the old tag mapped to its successor", r.Techniques)
+			}
+		case "Off but named":
+			if !r.Disabled {
+				t.Error("a rule its file disables is not marked disabled")
+			}
+		}
+	}
+	if all := CoverageWith(CoverageOptions{IncludeDisabled: true}, rules, scenarios); len(all.Rules) != len(c.Rules)+1 {
+		t.Errorf("IncludeDisabled measured %d rules, want %d (the disabled rule no scenario names too)", len(all.Rules), len(c.Rules)+1)
+	}
+
+	fails := strings.Join(c.Check(Gate{RequireTwins: true}), "\n")
+	for _, name := range []string{`"Attack only" (attack only)`, `"Twin only" (twin only)`, `"Missing" (missing)`, "4 candidate rules"} {
+		if !strings.Contains(fails, name) {
+			t.Errorf("--require-twins failures %q lack %s", fails, name)
+		}
+	}
+	for _, name := range []string{`"Tested"`, `"Skipped"`} {
+		if strings.Contains(fails, name) {
+			t.Errorf("--require-twins failed %s, which is %s", name, got[strings.Trim(name, `"`)])
+		}
+	}
+	text := c.PerRuleText()
+	for _, line := range []string{"1 attack+twin, 2 attack only, 1 twin only, 1 skipped, 1 missing", `attack+twin "Tested"`,
+		"twin:   twin", "skip:   needs Kubernetes", "[T1562.001→T1685]", "(disabled in its file)"} {
+		if !strings.Contains(text, line) {
+			t.Errorf("per-rule text lacks %q:\n%s", line, text)
+		}
+	}
+	if md := c.PerRuleMarkdown(); !strings.Contains(md, "| `Skipped` | skipped | T1562.001→T1685 |  |  | needs Kubernetes |") {
+		t.Errorf("per-rule markdown lacks the skipped row:\n%s", md)
 	}
 }

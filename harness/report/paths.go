@@ -75,6 +75,7 @@ type CoverageInputs struct {
 	// scenarios that forbid upstream rules do not count as dangling.
 	Upstream  []string
 	Scenarios string
+	Options   CoverageOptions
 }
 
 // CoverageResult is what `attack-replay coverage` prints and how it exits.
@@ -82,6 +83,8 @@ type CoverageResult struct {
 	Report   CoverageReport
 	Gate     Gate
 	Failures []string // why the gate failed; empty when it passed
+	// PerRule adds the table of every measured rule and its status.
+	PerRule bool
 }
 
 // ExitCode is ExitFailed when the gate failed, else ExitOK.
@@ -93,10 +96,20 @@ func (r CoverageResult) ExitCode() int {
 }
 
 // Text renders the result for a terminal.
-func (r CoverageResult) Text() string { return r.Report.Text(r.Gate) }
+func (r CoverageResult) Text() string {
+	if r.PerRule {
+		return r.Report.Text(r.Gate) + r.Report.PerRuleText()
+	}
+	return r.Report.Text(r.Gate)
+}
 
 // Markdown renders the result for a pull request or job summary.
-func (r CoverageResult) Markdown() string { return r.Report.Markdown(r.Gate) }
+func (r CoverageResult) Markdown() string {
+	if r.PerRule {
+		return r.Report.Markdown(r.Gate) + r.Report.PerRuleMarkdown()
+	}
+	return r.Report.Markdown(r.Gate)
+}
 
 // CoverageFromPaths loads the rules and scenarios and applies the gate. A
 // load error (rules or scenarios that do not parse) is returned as an
@@ -115,7 +128,7 @@ func CoverageFromPaths(in CoverageInputs, gate Gate) (CoverageResult, error) {
 	if err != nil {
 		return CoverageResult{}, fmt.Errorf("measure coverage: %w", err)
 	}
-	c := Coverage(RulesFromIndex(x, in.Rules), set.Scenarios())
+	c := CoverageWith(in.Options, RulesFromIndex(x, in.Rules), set.Scenarios())
 	return CoverageResult{Report: c, Gate: gate, Failures: c.Check(gate)}, nil
 }
 
