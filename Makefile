@@ -36,7 +36,7 @@ label_or = $(subst $(space), || ,$(strip $(foreach x,$(subst $(comma), ,$(2)),$(
 LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQUES))))\
   $(if $(and $(TECHNIQUES),$(TACTICS)), && )$(if $(TACTICS),($(call label_or,tactic,$(TACTICS)))))
 
-.PHONY: all test test-rules test-matrix test-published validate rehearse lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
+.PHONY: all test test-rules test-matrix test-upstream validate-upstream test-published validate rehearse lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
 
 all: lint test
 
@@ -60,6 +60,29 @@ test-rules:
 ## other, into REPORT_DIR/matrix/<entry>/, then REPORT_DIR/matrix/matrix.{md,html,json}
 test-matrix:
 	@GO="$(GO)" MAKE="$(MAKE)" FALCO_IMAGES="$(FALCO_IMAGES)" MATRIX_FLAGS="$(MATRIX_FLAGS)" scripts/test-matrix.sh
+
+## test-upstream: the upstream library (scenarios/upstream) against falcosecurity/rules 5.0.0, the set
+## Falco 0.43.1 ships: the three vendored files are the candidates (UPSTREAM_RULES=vendored, the
+## default), or the image's own falco_rules.yaml with the vendored incubating and sandbox files
+## (UPSTREAM_RULES=image); reports in REPORT_DIR/upstream
+UPSTREAM_DIR   := fixtures/upstream-rules/falco-rules-5.0.0
+UPSTREAM_FILES := $(UPSTREAM_DIR)/falco_rules.yaml $(UPSTREAM_DIR)/falco-incubating_rules.yaml $(UPSTREAM_DIR)/falco-sandbox_rules.yaml
+UPSTREAM_RULES ?= vendored
+test-upstream:
+	@case "$(UPSTREAM_RULES)" in \
+	  vendored) $(MAKE) --no-print-directory test-rules SCENARIOS=scenarios/upstream REPORT_DIR=$(REPORT_DIR)/upstream \
+	    RULES="$(UPSTREAM_FILES)" FALCO_IMAGE_RULES=false ;; \
+	  image) $(MAKE) --no-print-directory test-rules SCENARIOS=scenarios/upstream REPORT_DIR=$(REPORT_DIR)/upstream \
+	    RULES="$(filter-out %/falco_rules.yaml,$(UPSTREAM_FILES))" FALCO_IMAGE_RULES=true ;; \
+	  *) echo "UPSTREAM_RULES=$(UPSTREAM_RULES): want vendored or image" >&2; exit 2 ;; \
+	esac
+
+## validate-upstream: the upstream library offline: every scenario loads and checks against the three
+## vendored files, and every rule has an attack and a benign twin, or a skip with its reason
+validate-upstream:
+	$(GO) run ./cmd/attack-replay validate $(foreach f,$(UPSTREAM_FILES),--rules $(f)) --scenarios scenarios/upstream
+	$(GO) run ./cmd/attack-replay coverage $(foreach f,$(UPSTREAM_FILES),--rules $(f)) --scenarios scenarios/upstream \
+	  --include-disabled --require-twins --per-rule
 
 ## test-published: the seed's published (buggy) T1490 rule with the scenarios that document its bug
 test-published:
