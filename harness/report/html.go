@@ -29,12 +29,13 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 }).Parse(htmlTemplate))
 
 type htmlPage struct {
-	CSS      template.CSS
-	Script   template.JS
-	Warning  string
-	Headline string
-	Facts    []fact
-	Rules    []FileHash
+	CSS       template.CSS
+	Script    template.JS
+	Warning   string
+	RunErrors []string // Meta.RunErrors: what went wrong with the run as a whole
+	Headline  string
+	Facts     []fact
+	Rules     []FileHash
 
 	Verdicts   []verdictOption
 	Techniques []htmlTechnique
@@ -73,12 +74,13 @@ type htmlScenario struct {
 // link opens the same view. Without script every row shows.
 func (r *Report) WriteHTML(w io.Writer) error {
 	page := htmlPage{
-		CSS:      template.CSS(htmlCSS),
-		Script:   template.JS(htmlJS),
-		Warning:  r.dropsWarning(),
-		Headline: r.headline(),
-		Facts:    r.facts(),
-		Rules:    r.Meta.RulesFiles,
+		CSS:       template.CSS(htmlCSS),
+		Script:    template.JS(htmlJS),
+		Warning:   r.dropsWarning(),
+		RunErrors: r.Meta.RunErrors,
+		Headline:  r.headline(),
+		Facts:     r.facts(),
+		Rules:     r.Meta.RulesFiles,
 	}
 	counts := map[string]int{}
 	for ti := range r.Techniques {

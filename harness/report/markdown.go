@@ -34,6 +34,23 @@ func (r *Report) Markdown() string {
 		b.line("> **This run is not trustworthy.** " + MarkdownText(warn))
 		b.line("")
 	}
+	if len(r.Meta.RunErrors) > 0 {
+		b.line("> [!CAUTION]")
+		b.line("> **The run itself failed** (scenarios it did not finish are errors):")
+		for _, msg := range r.Meta.RunErrors {
+			// The first line says what happened; the rest (Falco's last log lines) goes in a block.
+			first, rest, _ := strings.Cut(msg, "\n")
+			b.line("> - " + MarkdownText(first))
+			if rest = strings.TrimSpace(rest); rest != "" {
+				b.line(">   ~~~text")
+				for _, l := range strings.Split(rest, "\n") {
+					b.line(">   " + strings.ReplaceAll(l, "~~~", "~ ~ ~"))
+				}
+				b.line(">   ~~~")
+			}
+		}
+		b.line("")
+	}
 	b.line("**" + r.headline() + "**")
 	b.line("")
 	b.line(r.metaLine())

@@ -184,3 +184,31 @@ func TestHeadlineCountsInTheSingular(t *testing.T) {
 		t.Errorf("report.md lacks the singular headline:\n%s", md)
 	}
 }
+
+func TestReportsShowWhatWentWrongWithTheRun(t *testing.T) {
+	run := recordedRun(t)
+	run.Meta.RunErrors = []string{"falco exited with code 3 during run\nlast log lines:\n  Error: Initialization issues during scap_init ~~~"}
+	r := Build(run)
+	md := r.Markdown()
+	for _, want := range []string{"> [!CAUTION]", "> - falco exited with code 3 during run\n>   ~~~text\n>   last log lines:\n>     Error: Initialization issues during scap_init ~ ~ ~\n>   ~~~\n"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q:\n%s", want, md[:min(len(md), 1500)])
+		}
+	}
+	var page strings.Builder
+	if err := r.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), `<div class="run-errors" role="alert">`) || !strings.Contains(page.String(), "<pre>falco exited with code 3 during run\nlast log lines:") {
+		t.Error("report.html does not show the run's errors")
+	}
+
+	clean := Build(recordedRun(t))
+	var cleanPage strings.Builder
+	if err := clean.WriteHTML(&cleanPage); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(clean.Markdown(), "[!CAUTION]") || strings.Contains(cleanPage.String(), `class="run-errors"`) {
+		t.Error("a run without run errors shows the run-errors block")
+	}
+}
