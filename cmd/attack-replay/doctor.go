@@ -44,7 +44,7 @@ func runDoctor(args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
-	r := doctor.Run(ctx, doctor.Config{FalcoImage: cfg.FalcoImage, VictimImage: cfg.VictimImage, EnvErr: envErr},
+	r := doctor.Run(ctx, doctor.Config{FalcoImage: cfg.FalcoImage, VictimImage: cfg.VictimImage, ToolsImage: cfg.VictimToolsImage, EnvErr: envErr},
 		host.Machine{}, doctor.Docker{RunID: "doctor-" + randomHex(4)})
 	write := r.Table
 	if *asJSON {

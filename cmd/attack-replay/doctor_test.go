@@ -25,7 +25,7 @@ func TestDoctor(t *testing.T) {
 	if stderr != "" {
 		t.Errorf("stderr %q, want nothing besides the report", stderr)
 	}
-	if r.Schema != doctor.Schema || r.FalcoImage != absent || len(r.Checks) != 10 {
+	if r.Schema != doctor.Schema || r.FalcoImage != absent || r.ToolsImage != "attack-replay/victim:tools" || len(r.Checks) != 11 {
 		t.Fatalf("report %+v", r)
 	}
 	var falcoImage doctor.Check

@@ -38,6 +38,7 @@ const (
 	CheckMemlock     = "memlock"
 	CheckFalcoImage  = "falco-image"
 	CheckVictimImage = "victim-image"
+	CheckToolsImage  = "tools-image"
 	CheckCgroup      = "cgroup"
 	CheckDisk        = "disk"
 )
@@ -56,6 +57,7 @@ type Report struct {
 	OK          bool    `json:"ok"` // no check failed
 	FalcoImage  string  `json:"falco_image"`
 	VictimImage string  `json:"victim_image"`
+	ToolsImage  string  `json:"tools_image,omitempty"`
 	Checks      []Check `json:"checks"`
 }
 
@@ -74,6 +76,8 @@ func (r *Report) Failed() []string {
 type Config struct {
 	FalcoImage  string
 	VictimImage string
+	// ToolsImage is the image of scenarios with `victim: {image: tools}`; empty skips its check.
+	ToolsImage string
 	// EnvErr is what reading the run's configuration from the environment found malformed;
 	// the config check reports it.
 	EnvErr error
@@ -138,12 +142,12 @@ var (
 // Run answers every check. It changes nothing on the host or the engine.
 func Run(ctx context.Context, cfg Config, machine Host, engine Engine) *Report {
 	d := &run{ctx: ctx, cfg: cfg, machine: machine, engine: engine}
-	r := &Report{Schema: Schema, FalcoImage: cfg.FalcoImage, VictimImage: cfg.VictimImage}
+	r := &Report{Schema: Schema, FalcoImage: cfg.FalcoImage, VictimImage: cfg.VictimImage, ToolsImage: cfg.ToolsImage}
 	config := d.config()
 	docker := d.docker()
 	victimImage := d.victimImage()
 	privileged := d.privileged()
-	r.Checks = []Check{config, docker, privileged, d.kernel(), d.btf(), d.memlock(), d.falcoImage(), victimImage, d.cgroup(), d.disk()}
+	r.Checks = []Check{config, docker, privileged, d.kernel(), d.btf(), d.memlock(), d.falcoImage(), victimImage, d.toolsImage(), d.cgroup(), d.disk()}
 	r.OK = len(r.Failed()) == 0
 	return r
 }
@@ -221,6 +225,28 @@ func (d *run) victimImage() Check {
 	}
 	d.victimOK = true
 	return ok(CheckVictimImage, d.cfg.VictimImage+" is present")
+}
+
+// toolsImage warns, never fails: only scenarios that ask for `victim: {image: tools}` need it,
+// and a run checks it again for the scenarios it selects.
+func (d *run) toolsImage() Check {
+	switch {
+	case d.cfg.ToolsImage == "":
+		return skip(CheckToolsImage, "no tools image configured")
+	case d.infoErr != nil:
+		return skip(CheckToolsImage, dockerDown)
+	}
+	ctx, cancel := d.probe(imageTimeout)
+	defer cancel()
+	present, err := d.engine.ImagePresent(ctx, d.cfg.ToolsImage)
+	switch {
+	case err != nil:
+		return warn(CheckToolsImage, oneLine(err), "check that the engine answers `docker image inspect "+d.cfg.ToolsImage+"`")
+	case !present:
+		return warn(CheckToolsImage, d.cfg.ToolsImage+" is not in the Docker engine: scenarios with `victim: {image: tools}` cannot run",
+			"build it with `make victim-images`, or set "+victim.ToolsImageEnv+" to an image present here (`docker images`)")
+	}
+	return ok(CheckToolsImage, d.cfg.ToolsImage+" is present")
 }
 
 func (d *run) privileged() Check {

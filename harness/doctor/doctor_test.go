@@ -44,7 +44,7 @@ func (m *fakeMachine) FreeBytes(p string) (uint64, error) {
 type fakeEngine struct {
 	info      EngineInfo
 	infoErr   error
-	noVictim  bool
+	missing   map[string]bool // images ImagePresent denies
 	grant     victim.Grant
 	falco     falco.ImageInfo
 	falcoErr  error
@@ -53,7 +53,7 @@ type fakeEngine struct {
 
 func (e *fakeEngine) Info(context.Context) (EngineInfo, error) { return e.info, e.infoErr }
 func (e *fakeEngine) ImagePresent(_ context.Context, image string) (bool, error) {
-	return !e.noVictim, nil
+	return !e.missing[image], nil
 }
 func (e *fakeEngine) Grant(context.Context, string) (victim.Grant, error) {
 	e.grantRuns++
@@ -91,7 +91,7 @@ func thisMachine() (*fakeMachine, *fakeEngine) {
 	return m, e
 }
 
-var cfg = Config{FalcoImage: "falcosecurity/falco:0.43.1", VictimImage: "attack-replay/victim:bookworm"}
+var cfg = Config{FalcoImage: "falcosecurity/falco:0.43.1", VictimImage: "attack-replay/victim:bookworm", ToolsImage: "attack-replay/victim:tools"}
 
 func check(t *testing.T, r *Report, id string) Check {
 	t.Helper()
@@ -119,7 +119,7 @@ func TestEverythingWorks(t *testing.T) {
 			t.Errorf("%+v, want ok without a fix", c)
 		}
 	}
-	wantOrder := []string{CheckConfig, CheckDocker, CheckPrivileged, CheckKernel, CheckBTF, CheckMemlock, CheckFalcoImage, CheckVictimImage, CheckCgroup, CheckDisk}
+	wantOrder := []string{CheckConfig, CheckDocker, CheckPrivileged, CheckKernel, CheckBTF, CheckMemlock, CheckFalcoImage, CheckVictimImage, CheckToolsImage, CheckCgroup, CheckDisk}
 	var order []string
 	for _, c := range r.Checks {
 		order = append(order, c.ID)
@@ -134,7 +134,7 @@ func TestEverythingWorks(t *testing.T) {
 	if !slices.Equal(m.paths, []string{"/var/lib/docker"}) {
 		t.Errorf("free space asked of %v, want the engine's root dir", m.paths)
 	}
-	if r.Summary() != "10 ok: ready for `make test-rules`" {
+	if r.Summary() != "11 ok: ready for `make test-rules`" {
 		t.Errorf("summary %q", r.Summary())
 	}
 }
@@ -151,7 +151,7 @@ func TestThisMachine(t *testing.T) {
 	if r.OK || !slices.Equal(r.Failed(), []string{CheckMemlock, CheckFalcoImage}) {
 		t.Errorf("failed %v (ok %v), want memlock and falco-image", r.Failed(), r.OK)
 	}
-	want := "7 ok, 1 warn, 2 fail: `make test-rules` will not start here until memlock, falco-image are fixed"
+	want := "8 ok, 1 warn, 2 fail: `make test-rules` will not start here until memlock, falco-image are fixed"
 	if r.Summary() != want {
 		t.Errorf("summary %q, want %q", r.Summary(), want)
 	}
@@ -195,15 +195,19 @@ func TestStates(t *testing.T) {
 		{"docker unreachable", func(m *fakeMachine, e *fakeEngine, _ *Config) {
 			e.info, e.infoErr = EngineInfo{}, errors.New("ping docker at unix:///var/run/docker.sock: connection refused")
 		}, CheckDocker, StatusFail, "no engine answered: ping docker at unix:///var/run/docker.sock: connection refused", "DOCKER_HOST",
-			map[string]Status{CheckPrivileged: StatusSkip, CheckFalcoImage: StatusSkip, CheckVictimImage: StatusSkip, CheckMemlock: StatusWarn}},
+			map[string]Status{CheckPrivileged: StatusSkip, CheckFalcoImage: StatusSkip, CheckVictimImage: StatusSkip, CheckToolsImage: StatusSkip, CheckMemlock: StatusWarn}},
 		{"engine elsewhere", func(m *fakeMachine, e *fakeEngine, _ *Config) {
 			e.info.KernelVersion, e.info.CgroupVersion = "6.10.14-linuxkit", ""
 		},
 			CheckKernel, StatusOK, "6.10.14-linuxkit (the engine's; this machine runs " + kernel + ")", "",
 			map[string]Status{CheckBTF: StatusSkip, CheckMemlock: StatusSkip, CheckCgroup: StatusSkip, CheckDisk: StatusSkip}},
-		{"victim image missing", func(_ *fakeMachine, e *fakeEngine, _ *Config) { e.noVictim = true },
+		{"victim image missing", func(_ *fakeMachine, e *fakeEngine, _ *Config) { e.missing = map[string]bool{cfg.VictimImage: true} },
 			CheckVictimImage, StatusFail, "attack-replay/victim:bookworm is not in the Docker engine", "make victim-image",
 			map[string]Status{CheckPrivileged: StatusSkip, CheckMemlock: StatusWarn}},
+		{"tools image missing", func(_ *fakeMachine, e *fakeEngine, _ *Config) { e.missing = map[string]bool{cfg.ToolsImage: true} },
+			CheckToolsImage, StatusWarn, "attack-replay/victim:tools is not in the Docker engine: scenarios with `victim: {image: tools}` cannot run", "make victim-images", nil},
+		{"no tools image configured", func(_ *fakeMachine, _ *fakeEngine, c *Config) { c.ToolsImage = "" },
+			CheckToolsImage, StatusSkip, "not checked: no tools image configured", "", map[string]Status{CheckToolsImage: StatusSkip}},
 		{"Falco 0.40 on a 6.15+ kernel", func(m *fakeMachine, e *fakeEngine, _ *Config) {
 			m.kernel, e.info.KernelVersion = "6.15.2", "6.15.2"
 			e.falco.Version = falco.Version{Minor: 40}
@@ -248,7 +252,7 @@ func TestStates(t *testing.T) {
 // whether the engine grants CAP_SYS_RESOURCE: a warning, not a guess.
 func TestMemlockUnknownGrant(t *testing.T) {
 	m, e := thisMachine()
-	e.noVictim = true
+	e.missing = map[string]bool{cfg.VictimImage: true}
 	r := Run(t.Context(), cfg, m, e)
 	expect(t, r, CheckMemlock, StatusWarn, "whether the engine grants it was not checked", falco.DriverMemlock.Fix())
 	if e.grantRuns != 0 {
@@ -310,6 +314,7 @@ func TestOutput(t *testing.T) {
 		OK          bool   `json:"ok"`
 		FalcoImage  string `json:"falco_image"`
 		VictimImage string `json:"victim_image"`
+		ToolsImage  string `json:"tools_image"`
 		Checks      []struct {
 			ID     string `json:"id"`
 			Status string `json:"status"`
@@ -322,7 +327,7 @@ func TestOutput(t *testing.T) {
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Schema != "attack-replay/doctor/v1" || doc.OK || doc.FalcoImage != cfg.FalcoImage || len(doc.Checks) != 10 ||
+	if doc.Schema != "attack-replay/doctor/v1" || doc.OK || doc.FalcoImage != cfg.FalcoImage || doc.ToolsImage != cfg.ToolsImage || len(doc.Checks) != 11 ||
 		doc.Checks[5].ID != "memlock" || doc.Checks[5].Status != "fail" || doc.Checks[5].Fix == "" {
 		t.Errorf("json: %+v", doc)
 	}
