@@ -7,7 +7,7 @@ import (
 	"sort"
 )
 
-// enterpriseJSON is a copy of shared/attack/enterprise-techniques.json: every
+// enterpriseJSON is the project's ATT&CK technique table (enterprise-techniques.md): every
 // Enterprise technique and sub-technique of one ATT&CK release. Replace the
 // file to move to another release; its "source" line becomes Release().
 //
@@ -16,7 +16,7 @@ var enterpriseJSON []byte
 
 // retiredTactics are tactics older releases had and this one split; rule tags
 // and scenarios written for older releases still use them. The table's own
-// notes (shared/attack/README.md in the project's shared material) record it.
+// notes (enterprise-techniques.md, beside it) record it.
 var retiredTactics = map[Tactic][]Tactic{
 	"defense-evasion": {"stealth", "defense-impairment"},
 }
