@@ -315,7 +315,7 @@ func TestListShowsMissingAndDisabledRules(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", line, stdout)
 		}
 	}
-	wantErr := `scenarios/stealth/T1070.003.yaml:8:9: warning: scenario "truncate-bash-history": expect 1: rule "Shell history cleared" is disabled (enabled: false), so Falco will not raise it (enable it in its rules file, or expect another rule)
+	wantErr := `scenarios/stealth/T1070.003.yaml:8:9: warning: scenario "truncate-bash-history": expect 1: rule "Shell history cleared" is disabled in its rules file (enabled: false): the harness enables it for the scenarios that name it, but Falco running that file as it is will not raise it (enable it in its rules file if it should fire in production)
 scenarios/impact/T1490.yaml:23:9: scenario "benign-rm-as-root": forbid 1: rule "Clear Log Activities" is not in the loaded rules files (check the name against the rules files, or pass the file that defines it with --rules)
 attack-replay list: 1 problem
 `

@@ -174,7 +174,7 @@ func (d *decoder) checkRule(m Matcher, expect bool) {
 		}
 	}
 	if expect && !r.Enabled {
-		d.warnf(at, "enable it in its rules file, or expect another rule", "rule %q is disabled (enabled: false), so Falco will not raise it", r.Name)
+		d.warnf(at, "enable it in its rules file if it should fire in production", "rule %q is disabled in its rules file (enabled: false): the harness enables it for the scenarios that name it, but Falco running that file as it is will not raise it", r.Name)
 	}
 	printed := map[string]bool{}
 	for _, f := range outputField.FindAllStringSubmatch(r.Output, -1) {

@@ -374,7 +374,7 @@ func TestLoadRuleChecks(t *testing.T) {
 		f + `:11:53: scenario "a": expect 5: unknown priority "HIGH" (use one of EMERGENCY, ALERT, CRITICAL, ERROR, WARNING, NOTICE, INFORMATIONAL, DEBUG)`,
 		f + `:12:9: scenario "a": expect 6: rule "attack-replay barrier" is the harness's own barrier rule and never counts (name a candidate rule)`,
 		f + `:21:9: scenario "a": forbid 1: rule "Clear Log Activity" is not in the loaded rules files (did you mean "Clear Log Activities"?)`,
-		f + `:13:9: warning: scenario "a": expect 7: rule "Dormant rule" is disabled (enabled: false), so Falco will not raise it (enable it in its rules file, or expect another rule)`,
+		f + `:13:9: warning: scenario "a": expect 7: rule "Dormant rule" is disabled in its rules file (enabled: false): the harness enables it for the scenarios that name it, but Falco running that file as it is will not raise it (enable it in its rules file if it should fire in production)`,
 		f + `:19:11: warning: scenario "a": expect 8: rule "Disable recovery features" does not print field "proc.aname[2]" and the harness does not add it, so no alert carries it (match a field the rule's output prints, or one the harness adds: container.id, container.name, proc.name, proc.exepath, proc.cmdline, proc.pid, proc.ppid, proc.pname, user.name, user.uid, fd.name, evt.type, evt.time, ar_token, ar_barrier)`,
 	}
 	if !reflect.DeepEqual(got, want) {
