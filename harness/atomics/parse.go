@@ -2,6 +2,7 @@ package atomics
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,9 @@ func (e *ParseError) Error() string {
 func Parse(path string, data []byte) (*Technique, []Problem, error) {
 	p := &parser{path: path}
 	t := p.technique(data)
+	slices.SortStableFunc(p.problems, func(a, b Problem) int {
+		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	})
 	var errs, warns []Problem
 	for _, pr := range p.problems {
 		if pr.Warning {
@@ -155,13 +159,17 @@ func (p *parser) test(n *yaml.Node, number int) Test {
 	t := Test{Number: number, Line: n.Line, Column: n.Column}
 	p.where = fmt.Sprintf("atomic test %d", number)
 	defer func() { p.where = "" }()
+	// The name goes into every problem of the test, also those of keys
+	// before it.
+	if v := scalarValue(n, "name"); v != "" {
+		p.where = fmt.Sprintf("atomic test %d %q", number, v)
+	}
 	pairs, ok := p.mapping(n, "an atomic test", testKeys)
 	if !ok {
 		return t
 	}
 	if v := lookup(pairs, "name"); v != nil {
 		t.Name, _ = p.text(v, "name")
-		p.where = t.Label()
 	}
 	var executor *yaml.Node
 	for _, kv := range pairs {
@@ -357,6 +365,19 @@ func lookup(pairs []pair, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// scalarValue is the value of a mapping's scalar key, or "".
+func scalarValue(n *yaml.Node, key string) string {
+	if n.Kind != yaml.MappingNode {
+		return ""
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if v := resolve(n.Content[i+1]); n.Content[i].Value == key && v.Kind == yaml.ScalarNode && !isNull(v) {
+			return v.Value
+		}
+	}
+	return ""
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
