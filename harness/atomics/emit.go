@@ -13,10 +13,10 @@ import (
 	"github.com/attack-replay/attack-replay/harness/attack"
 )
 
-// LocalSuffix ends the name of the file that holds hand-written scenarios
+// localSuffix ends the name of the file that holds hand-written scenarios
 // next to a generated one (T1070.003.local.yaml): an import never touches
 // it, and the scenario loader loads it as part of the same technique.
-const LocalSuffix = ".local.yaml"
+const localSuffix = ".local.yaml"
 
 // toolsImage is the victim every imported scenario asks for: atomics use
 // the tools an attacker brings (wget, nc, ssh, perl), which the tools image
@@ -35,7 +35,7 @@ func render(technique attack.TechniqueID, tactic attack.Tactic, convs []Conversi
 		}
 		header.WriteString(")\n")
 	}
-	fmt.Fprintf(&header, "A re-import overwrites this file: edit %s%s next to it instead.", technique, LocalSuffix)
+	fmt.Fprintf(&header, "A re-import overwrites this file: edit %s%s next to it instead.", technique, localSuffix)
 
 	root := mapping(
 		"technique", scalar(string(technique)),

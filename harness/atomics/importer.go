@@ -14,8 +14,8 @@ import (
 	"github.com/attack-replay/attack-replay/harness/attack"
 )
 
-// SummaryFile is written in the output directory by every import.
-const SummaryFile = "IMPORT.md"
+// summaryFile is written in the output directory by every import.
+const summaryFile = "IMPORT.md"
 
 // libraryManifest makes the output directory a scenario library of its own
 // (docs/scenario-format.md, "Libraries"): loading scenarios/ leaves it out,
@@ -103,7 +103,7 @@ func Import(src, out string, opts Options) (*Result, error) {
 		}
 		r.Written = append(r.Written, file)
 	}
-	if err := writeFile(filepath.Join(out, SummaryFile), []byte(r.Markdown())); err != nil {
+	if err := writeFile(filepath.Join(out, summaryFile), []byte(r.Markdown())); err != nil {
 		return nil, err
 	}
 	manifest := filepath.Join(out, libraryFile)

@@ -150,7 +150,7 @@ func load(fsys fs.FS, dir string, opts Options, rootName string, display func(st
 				}
 				seen[s.ID] = s
 			}
-			if IsLocalName(rel) {
+			if isLocalName(rel) {
 				locals = append(locals, localFile{f, d, rel})
 			} else {
 				generated[strings.TrimSuffix(rel, path.Ext(rel))] = f
@@ -190,9 +190,9 @@ func load(fsys fs.FS, dir string, opts Options, rootName string, display func(st
 // technique file: T1070.003.local.yaml beside T1070.003.yaml.
 const localSuffix = ".local"
 
-// IsLocalName reports whether a technique file's name is
+// isLocalName reports whether a technique file's name is
 // <technique>.local.yaml (or .yml): scenarios added to <technique>.yaml.
-func IsLocalName(p string) bool {
+func isLocalName(p string) bool {
 	return strings.HasSuffix(strings.TrimSuffix(path.Base(p), path.Ext(p)), localSuffix)
 }
 
@@ -259,7 +259,7 @@ func (d *decoder) checkPlacement(f *File, root *yaml.Node, l layout) {
 	dir, base := path.Split(l.rel)
 	dir = strings.TrimSuffix(dir, "/")
 	wantBase := string(f.Technique) + path.Ext(base)
-	if IsLocalName(base) {
+	if isLocalName(base) {
 		wantBase = string(f.Technique) + localSuffix + path.Ext(base)
 	}
 	parent, groups := path.Base(dir), path.Dir(dir)
