@@ -40,6 +40,9 @@ func runImportAtomics(args []string, stdout, stderr io.Writer) int {
 	for _, f := range r.Written {
 		fmt.Fprintf(stdout, "wrote %s\n", f)
 	}
+	for _, f := range r.Removed {
+		fmt.Fprintf(stdout, "removed %s: none of its tests is imported any more\n", f)
+	}
 	fmt.Fprintf(stdout, "load them with: attack-replay validate --scenarios %s\n", *out)
 	if r.Failed() {
 		return exitProblems

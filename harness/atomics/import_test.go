@@ -209,3 +209,44 @@ func TestImportKeepsHandEdits(t *testing.T) {
 		t.Errorf("ids %q, want %q", ids, want)
 	}
 }
+
+// TestImportRemovesStale: a technique whose tests no longer convert loses
+// the file an earlier import wrote for it; a file the import did not write
+// stays.
+func TestImportRemovesStale(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "atomics")
+	importInto(t, out, Options{})
+	src := filepath.Join(t.TempDir(), "atomics")
+	if err := os.CopyFS(src, os.DirFS(fixtureDir)); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"T1105", "T1548.001"} {
+		file := filepath.Join(src, id, id+".yaml")
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data = bytes.ReplaceAll(bytes.ReplaceAll(data, []byte("[linux, macos]"), []byte("[windows]")), []byte("[linux]"), []byte("[windows]"))
+		if err := os.WriteFile(file, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	own := filepath.Join(out, "privilege-escalation", "T1548.001.yaml")
+	if err := os.WriteFile(own, []byte("# written by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Import(src, out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(out, "command-and-control", "T1105.yaml")
+	if !reflect.DeepEqual(r.Removed, []string{stale}) {
+		t.Errorf("removed %q, want %q", r.Removed, stale)
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Errorf("%s is still there", stale)
+	}
+	if _, err := os.Stat(own); err != nil {
+		t.Errorf("the hand-written file was removed: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package atomics
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type Result struct {
 	Conversions []Conversion // one per atomics file that parsed, in path order
 	Problems    []Problem    // errors of files that did not parse, and warnings
 	Written     []string     // technique files written, in order
+	// Removed are technique files an earlier import wrote for techniques
+	// whose tests this import converted none of.
+	Removed []string
 }
 
 // Failed reports whether some file did not parse.
@@ -102,6 +106,21 @@ func Import(src, out string, opts Options) (*Result, error) {
 			return nil, err
 		}
 		r.Written = append(r.Written, file)
+	}
+	// A technique file of an earlier import whose tests are no longer
+	// convertible (a test gone upstream, an executor changed) would keep
+	// stale scenarios running.
+	for _, c := range r.Conversions {
+		if c.Technique == "" || groups[c.Technique] != nil {
+			continue
+		}
+		file := techniquePath(out, c.Tactic, c.Technique)
+		if data, err := os.ReadFile(file); err == nil && bytes.HasPrefix(data, []byte(generatedMark)) {
+			if err := os.Remove(file); err != nil {
+				return nil, fmt.Errorf("import atomics: %w", err)
+			}
+			r.Removed = append(r.Removed, file)
+		}
 	}
 	if err := writeFile(filepath.Join(out, summaryFile), []byte(r.Markdown())); err != nil {
 		return nil, err
