@@ -18,7 +18,7 @@ func TestImportAtomics(t *testing.T) {
 	}
 	for _, want := range []string{
 		"14 atomic tests in 5 files: 9 imported into 5 technique files (2 skipped until re-imported with --allow-network), 5 not imported\n",
-		`  not imported: T1070.003/T1070.003.yaml atomic test 3 "Clear PowerShell history": supported_platforms windows: not linux`,
+		`  not imported: testdata/atomics/T1070.003/T1070.003.yaml:38: atomic test 3 "Clear PowerShell history": supported_platforms windows: not linux`,
 		"wrote " + filepath.Join(out, "stealth", "T1070.003.yaml"),
 		"load them with: attack-replay validate --scenarios " + out,
 	} {

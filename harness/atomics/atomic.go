@@ -8,7 +8,6 @@ type Technique struct {
 	ID          string // attack_technique, as written ("T1070.003")
 	DisplayName string
 	Tests       []Test
-	Line        int // of attack_technique
 }
 
 // Test is one atomic test.
@@ -23,7 +22,7 @@ type Test struct {
 	DependencyExecutor string
 	Dependencies       []Dependency
 	Executor           Executor
-	Line, Column       int
+	Line               int // of the test's first key, in Path
 }
 
 // Input is one input argument.
@@ -40,7 +39,6 @@ type Dependency struct {
 	Description string
 	Prereq      string // prereq_command: exits 0 when the prerequisite is met
 	GetPrereq   string // get_prereq_command: meets it
-	Line        int
 }
 
 // Executor says how a test's commands run.
@@ -50,7 +48,6 @@ type Executor struct {
 	Cleanup           string // cleanup_command
 	ElevationRequired bool
 	Steps             string // the instructions of a manual executor
-	Line              int
 }
 
 // Input returns the input argument with the given name.

@@ -216,7 +216,7 @@ func (r *Result) Summary() string {
 		plural(c.Tests, "atomic test"), plural(len(r.Conversions), "file"), c.Imported, plural(len(r.Written), "technique file"), c.NetworkSkipped, c.Unsupported)
 	for _, conv := range r.Conversions {
 		for _, u := range conv.Unsupported {
-			fmt.Fprintf(&b, "  not imported: %s %s: %s\n", sourceName(conv.Source.Path), u.Test.Label(), u.Reason)
+			fmt.Fprintf(&b, "  not imported: %s:%d: %s: %s\n", conv.Source.Path, u.Test.Line, u.Test.Label(), u.Reason)
 		}
 	}
 	return b.String()

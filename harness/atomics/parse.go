@@ -131,7 +131,6 @@ func (p *parser) technique(data []byte) *Technique {
 		switch kv.key.Value {
 		case "attack_technique":
 			t.ID, _ = p.text(kv.val, "attack_technique")
-			t.Line = kv.val.Line
 		case "display_name":
 			t.DisplayName, _ = p.text(kv.val, "display_name")
 		case "atomic_tests":
@@ -156,7 +155,7 @@ func (p *parser) technique(data []byte) *Technique {
 }
 
 func (p *parser) test(n *yaml.Node, number int) Test {
-	t := Test{Number: number, Line: n.Line, Column: n.Column}
+	t := Test{Number: number, Line: n.Line}
 	p.where = fmt.Sprintf("atomic test %d", number)
 	defer func() { p.where = "" }()
 	// The name goes into every problem of the test, also those of keys
@@ -248,7 +247,7 @@ func (p *parser) dependencies(n *yaml.Node) []Dependency {
 	var out []Dependency
 	for i, item := range n.Content {
 		item = resolve(item)
-		d := Dependency{Line: item.Line}
+		var d Dependency
 		pairs, ok := p.mapping(item, fmt.Sprintf("dependency %d", i+1), dependencyKeys)
 		if !ok {
 			continue
@@ -269,7 +268,7 @@ func (p *parser) dependencies(n *yaml.Node) []Dependency {
 }
 
 func (p *parser) executor(n *yaml.Node) Executor {
-	e := Executor{Line: n.Line}
+	var e Executor
 	pairs, ok := p.mapping(n, "executor", executorKeys)
 	if !ok {
 		return e

@@ -47,7 +47,7 @@ func TestParse(t *testing.T) {
 		t.Fatalf("Parse: %v, warnings %v", err, warns)
 	}
 	want := &Technique{
-		Path: "T1070.003.yaml", ID: "T1070.003", DisplayName: "Clear Command History", Line: 1,
+		Path: "T1070.003.yaml", ID: "T1070.003", DisplayName: "Clear Command History",
 		Tests: []Test{{
 			Number: 1, Name: "Remove history", GUID: "11111111-2222-4333-8444-555555555555",
 			Description: "Removes it.\n", Platforms: []string{"linux", "macos"},
@@ -57,9 +57,9 @@ func TestParse(t *testing.T) {
 				{Name: "nothing", Description: "no default", Type: "string"},
 			},
 			DependencyExecutor: "bash",
-			Dependencies:       []Dependency{{Description: "rm exists", Prereq: "command -v rm", GetPrereq: "echo install coreutils", Line: 23}},
-			Executor:           Executor{Name: "sh", Command: "rm -f #{file}\n", Cleanup: "touch #{file}\n", ElevationRequired: true, Line: 27},
-			Line:               4, Column: 3,
+			Dependencies:       []Dependency{{Description: "rm exists", Prereq: "command -v rm", GetPrereq: "echo install coreutils"}},
+			Executor:           Executor{Name: "sh", Command: "rm -f #{file}\n", Cleanup: "touch #{file}\n", ElevationRequired: true},
+			Line:               4,
 		}},
 	}
 	if !reflect.DeepEqual(tech, want) {
