@@ -109,7 +109,7 @@ func TestImportLoads(t *testing.T) {
 			t.Errorf("IMPORT.md lacks %q:\n%s", want, summary)
 		}
 	}
-	if !strings.Contains(r.Summary(), `not imported: ` + filepath.Join(fixtureDir, "T1070.003", "T1070.003.yaml") + `:45: atomic test 4 "Clear history by hand": executor manual`) {
+	if !strings.Contains(r.Summary(), `not imported: `+filepath.Join(fixtureDir, "T1070.003", "T1070.003.yaml")+`:45: atomic test 4 "Clear history by hand": executor manual`) {
 		t.Errorf("summary:\n%s", r.Summary())
 	}
 }
