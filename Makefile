@@ -112,6 +112,16 @@ RUN ?=
 rehearse: victim-images
 	$(GO) run ./cmd/attack-replay rehearse --scenarios $(SCENARIOS) $(if $(RUN),--run $(RUN))
 
+## import-atomics: convert Atomic Red Team atomics into scenarios (ATOMICS=path/to/atomic-red-team/atomics,
+## ATOMICS_OUT, default scenarios/atomics/; ATOMICS_FLAGS=--allow-network)
+ATOMICS       ?=
+ATOMICS_OUT   ?= scenarios/atomics/
+ATOMICS_FLAGS ?=
+.PHONY: import-atomics
+import-atomics:
+	@test -n "$(ATOMICS)" || { echo "make import-atomics: set ATOMICS to an atomics file or directory, like ATOMICS=../atomic-red-team/atomics" >&2; exit 2; }
+	$(GO) run ./cmd/attack-replay import-atomics $(ATOMICS) --out $(ATOMICS_OUT) $(ATOMICS_FLAGS)
+
 ## victim-image: build the victim image (offline when no registry is reachable); no-op when present
 victim-image:
 	@scripts/victim-image.sh "$(VICTIM_IMAGE)"

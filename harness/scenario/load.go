@@ -118,6 +118,13 @@ func load(fsys fs.FS, dir string, opts Options, rootName string, display func(st
 		set.Warnings = append(set.Warnings, Problem{File: display(dir), Msg: "no technique files (*.yaml) found", Hint: "add scenarios/<tactic>/<technique>.yaml files", Warning: true})
 	}
 	seen := map[string]*Scenario{}
+	generated := map[string]*File{} // by path below dir without extension
+	type localFile struct {
+		f   *File
+		d   *decoder
+		rel string
+	}
+	var locals []localFile
 	for _, p := range paths {
 		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
@@ -143,15 +150,33 @@ func load(fsys fs.FS, dir string, opts Options, rootName string, display func(st
 				}
 				seen[s.ID] = s
 			}
-			set.Files = append(set.Files, f)
-		}
-		for _, pr := range d.problems {
-			if pr.Warning {
-				set.Warnings = append(set.Warnings, pr)
+			if isLocalName(rel) {
+				locals = append(locals, localFile{f, d, rel})
 			} else {
-				problems = append(problems, pr)
+				generated[strings.TrimSuffix(rel, path.Ext(rel))] = f
+				set.Files = append(set.Files, f)
 			}
 		}
+		problems = d.sortInto(problems, set)
+	}
+	// A <technique>.local.yaml adds its scenarios to the technique file of
+	// the same name next to it, which a generator may rewrite at will.
+	for _, l := range locals {
+		key := strings.TrimSuffix(l.rel, localSuffix+path.Ext(l.rel))
+		main, ok := generated[key]
+		switch {
+		case !ok && path.Base(key) != string(l.f.Technique):
+			continue // misnamed: checkPlacement said so
+		case !ok:
+			d := &decoder{path: l.f.Path}
+			name := path.Base(key) + path.Ext(l.rel)
+			d.errorf(&yaml.Node{Line: 1, Column: 1}, "add "+name+", or rename this file to it",
+				"no %s next to it: a %s file adds scenarios to the technique file of the same name", name, localSuffix+path.Ext(l.rel))
+			problems = d.sortInto(problems, set)
+			continue
+		}
+		main.Scenarios = append(main.Scenarios, l.f.Scenarios...)
+		main.Local = l.f.Path
 	}
 	sortProblems(set.Warnings)
 	if len(problems) == 0 {
@@ -159,6 +184,29 @@ func load(fsys fs.FS, dir string, opts Options, rootName string, display func(st
 	}
 	sortProblems(problems)
 	return set, &LoadError{Problems: problems}
+}
+
+// localSuffix marks a file of hand-written scenarios next to a generated
+// technique file: T1070.003.local.yaml beside T1070.003.yaml.
+const localSuffix = ".local"
+
+// isLocalName reports whether a technique file's name is
+// <technique>.local.yaml (or .yml): scenarios added to <technique>.yaml.
+func isLocalName(p string) bool {
+	return strings.HasSuffix(strings.TrimSuffix(path.Base(p), path.Ext(p)), localSuffix)
+}
+
+// sortInto adds the decoder's problems to the load's errors, which it
+// returns, and its warnings to the set's.
+func (d *decoder) sortInto(problems []Problem, set *Set) []Problem {
+	for _, pr := range d.problems {
+		if pr.Warning {
+			set.Warnings = append(set.Warnings, pr)
+		} else {
+			problems = append(problems, pr)
+		}
+	}
+	return problems
 }
 
 func isYAMLName(p string) bool {
@@ -211,6 +259,9 @@ func (d *decoder) checkPlacement(f *File, root *yaml.Node, l layout) {
 	dir, base := path.Split(l.rel)
 	dir = strings.TrimSuffix(dir, "/")
 	wantBase := string(f.Technique) + path.Ext(base)
+	if isLocalName(base) {
+		wantBase = string(f.Technique) + localSuffix + path.Ext(base)
+	}
 	parent, groups := path.Base(dir), path.Dir(dir)
 	if dir == "" {
 		// The file is in the loaded directory itself, which may be the

@@ -47,7 +47,10 @@ type File struct {
 	Technique attack.TechniqueID
 	Tactic    attack.Tactic
 	Name      string
-	Scenarios []*Scenario
+	Scenarios []*Scenario // with those of Local after the file's own
+	// Local is the <technique>.local.yaml next to the file whose scenarios
+	// the load added to it ("" when there is none).
+	Local string
 }
 
 // Scenario is one emulation of a technique in a fresh victim container.

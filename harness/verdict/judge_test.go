@@ -719,3 +719,39 @@ func TestJudgeSkipAndRehearsal(t *testing.T) {
 		t.Errorf("rehearsal with a step not as declared: %s %q", v.Outcome, v.Reason)
 	}
 }
+
+// TestJudgeParentTechniqueTag: under rule "*" an expected sub-technique tag
+// is met by a rule tagged with its parent technique, as imported Atomic Red
+// Team scenarios expect; a named rule's tags match exactly, and a parent
+// tag is not met by a sibling sub-technique.
+func TestJudgeParentTechniqueTag(t *testing.T) {
+	tagged := func(tags ...string) []alert.Attributed {
+		a := line(t, 2)
+		a.Tags = tags
+		return []alert.Attributed{at(a, alert.PhaseSteps, 1)}
+	}
+	steps := []StepResult{ok(alert.PhaseSteps, 1, "rm -rf /tmp/x")}
+	for _, tc := range []struct {
+		rule      string
+		want      string
+		alertTags []string
+		outcome   Outcome
+	}{
+		{"*", "T1070.003", []string{"T1070.003"}, Pass},
+		{"*", "T1070.003", []string{"T1070", "mitre_stealth"}, Pass},
+		{"*", "T1070.003", []string{"T1070.004"}, Fail},
+		{"*", "T1070", []string{"T1070.003"}, Fail},
+		{seedRule, "T1070.003", []string{"T1070"}, Fail},
+		{"*", "mitre_stealth", []string{"mitre"}, Fail},
+	} {
+		s := sc(oneStep("rm -rf /tmp/x"), []scenario.Matcher{expect(tc.rule, withTags(tc.want))}, nil)
+		v := Judge(Input{Scenario: s, Attempt: 1, Alerts: tagged(tc.alertTags...), Steps: steps, Candidates: []string{seedRule}})
+		if v.Outcome != tc.outcome {
+			t.Errorf("expect %q tags [%s], alert tagged %v: %s (%s), want %s", tc.rule, tc.want, tc.alertTags, v.Outcome, v.Reason, tc.outcome)
+		}
+	}
+	s := sc(oneStep("rm -rf /tmp/x"), []scenario.Matcher{expect("*", withTags("T1070.003"))}, nil)
+	if got := Format(Judge(Input{Scenario: s, Attempt: 1, Steps: steps})); !strings.Contains(got, "tags T1070.003 (or T1070)") {
+		t.Errorf("Format does not say the parent counts:\n%s", got)
+	}
+}

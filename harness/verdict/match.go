@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/attack-replay/attack-replay/harness/alert"
+	"github.com/attack-replay/attack-replay/harness/attack"
 	"github.com/attack-replay/attack-replay/harness/scenario"
 )
 
@@ -39,7 +40,7 @@ func (x matching) differ(m scenario.Matcher, a alert.Alert) (d *NearMiss, ruleMa
 		}
 	}
 	for _, t := range m.Tags {
-		if !slices.Contains(a.Tags, t) {
+		if !hasTag(m.Rule, a.Tags, t) {
 			return &NearMiss{Field: "tags", Want: fmt.Sprintf("has %q", t), Got: strings.Join(a.Tags, ", ")}, true
 		}
 	}
@@ -54,6 +55,31 @@ func (x matching) ruleMatches(want, got string) bool {
 		return want == got
 	}
 	return len(x.candidates) == 0 || slices.Contains(x.candidates, got)
+}
+
+// hasTag reports whether an alert's tags hold tag. Under rule "*" a
+// sub-technique id is also held by a tag of its parent technique: "some
+// candidate rule for T1070.003 fired" counts a rule that covers all of T1070
+// (imported Atomic Red Team scenarios expect this way). A named rule's tags
+// are known and checked exactly.
+func hasTag(rule string, tags []string, tag string) bool {
+	if slices.Contains(tags, tag) {
+		return true
+	}
+	id := attack.TechniqueID(tag)
+	return rule == scenario.AnyRule && id.WellFormed() && id.IsSub() && slices.Contains(tags, string(id.Parent()))
+}
+
+// tagText names the tags a matcher asks for, with the parents "*" accepts.
+func tagText(m scenario.Matcher) string {
+	out := make([]string, len(m.Tags))
+	for i, t := range m.Tags {
+		out[i] = t
+		if id := attack.TechniqueID(t); m.Rule == scenario.AnyRule && id.WellFormed() && id.IsSub() {
+			out[i] += " (or " + string(id.Parent()) + ")"
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func textMatches(m scenario.TextMatch, s string) bool {
@@ -103,7 +129,7 @@ func criteria(m scenario.Matcher, expect bool) string {
 		c = append(c, f.Field+" "+describeText(f.TextMatch))
 	}
 	if len(m.Tags) > 0 {
-		c = append(c, "tags "+strings.Join(m.Tags, ", "))
+		c = append(c, "tags "+tagText(m))
 	}
 	if expect {
 		switch {
