@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/attack-replay/attack-replay/harness/alert"
+	"github.com/attack-replay/attack-replay/harness/attack"
 	"github.com/attack-replay/attack-replay/harness/rules"
 )
 
@@ -140,12 +141,53 @@ func (m Matcher) ruleOnly() bool {
 	return m.Priority == nil && m.Output == nil && len(m.Fields) == 0 && len(m.Tags) == 0
 }
 
+// ruleLister is a RuleIndex that can list its rules (rules.Index can).
+type ruleLister interface{ Rules() []rules.Rule }
+
+// checkAnyRuleTags warns of an expect rule "*" whose tags no loaded rule
+// carries (nor, for a sub-technique, its parent's id, which "*" accepts):
+// no alert can match it, so the scenario can only fail. Imported Atomic Red
+// Team scenarios expect this way, whatever rules are loaded.
+func (d *decoder) checkAnyRuleTags(m Matcher, at *yaml.Node) {
+	lister, ok := d.rules.(ruleLister)
+	if !ok || len(m.Tags) == 0 {
+		return
+	}
+	all := lister.Rules()
+	if len(all) == 0 {
+		return
+	}
+	for _, t := range m.Tags {
+		id := attack.TechniqueID(t)
+		carried := false
+		for _, r := range all {
+			if slices.Contains(r.Tags, t) || id.WellFormed() && id.IsSub() && slices.Contains(r.Tags, string(id.Parent())) {
+				carried = true
+				break
+			}
+		}
+		if !carried {
+			also := ""
+			if id.WellFormed() && id.IsSub() {
+				also = fmt.Sprintf(" (nor %s)", id.Parent())
+			}
+			d.warnf(at, "load rules that carry the tag, or expect another one",
+				`expect rule "*" wants tag %q, which no loaded rule carries%s: no alert can match, so the scenario can only fail`, t, also)
+		}
+	}
+}
+
 // checkRule checks a matcher against the rules index: the rule exists and
 // the matcher's priority, tags and fields can match its alerts.
 func (d *decoder) checkRule(m Matcher, expect bool) {
 	at := &yaml.Node{Line: m.Line, Column: m.Column}
 	switch m.Rule {
-	case "", AnyRule:
+	case AnyRule:
+		if expect {
+			d.checkAnyRuleTags(m, at)
+		}
+		return
+	case "":
 		return
 	case alert.BarrierRule:
 		d.errorf(at, "name a candidate rule", "rule %q is the harness's own barrier rule and never counts", m.Rule)

@@ -451,3 +451,21 @@ func TestLoadNumbersItemsAsWritten(t *testing.T) {
 		t.Errorf("problems:\n%s\n\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestLoadWarnsOfAnyRuleTagsNoRuleCarries(t *testing.T) {
+	const f = "scenarios/impact/T1490.yaml"
+	files := map[string]string{f: header + "  - id: a\n    steps: [x]\n    expect:\n" +
+		"      - {rule: '*', tags: [T1490]}\n" + // 7: carried
+		"      - {rule: '*', tags: [T1490.001]}\n" + // 8: its parent is carried, which "*" accepts
+		"      - {rule: '*', tags: [T1070.003, mitre_impact]}\n"} // 9: neither T1070.003 nor T1070
+	_, got := loadLines(t, files, Options{Rules: testRules(t)})
+	want := []string{
+		f + `:9:9: warning: scenario "a": expect 3: expect rule "*" wants tag "T1070.003", which no loaded rule carries (nor T1070): no alert can match, so the scenario can only fail (load rules that carry the tag, or expect another one)`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("problems:\n%s\n\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, got := loadLines(t, files, Options{}); len(got) != 0 {
+		t.Errorf("without rules to check against, problems %q", got)
+	}
+}
