@@ -34,7 +34,11 @@ type RuleResult struct {
 	Scenarios []string
 	// Unjudged are the scenarios that name the rule but ran into an error
 	// or were skipped, with their outcome: they prove nothing either way.
-	Unjudged         []string `json:",omitempty"`
+	Unjudged []string `json:",omitempty"`
+	// OriginalFailed are the judged scenarios the original rule itself does
+	// not pass, with their outcome: a mutant can only be killed there by
+	// passing, so they weaken the classification.
+	OriginalFailed   []string `json:",omitempty"`
 	Mutants          []MutantResult
 	Killed, Survived int
 	Duplicates       int
@@ -63,7 +67,10 @@ func (r Result) Totals() (mutants, killed int) {
 }
 
 // Score is the share of all mutants that were killed, in percent.
-func (r Result) Score() float64 { return score(r.Totals()) }
+func (r Result) Score() float64 {
+	n, killed := r.Totals()
+	return score(killed, n)
+}
 
 func score(killed, n int) float64 {
 	if n == 0 {
@@ -118,7 +125,11 @@ func Classify(set *Set, scenarios []*scenario.Scenario, results []verdict.Result
 					rr.Unjudged = append(rr.Unjudged, fmt.Sprintf("%s (attempt %d: %s)", sc.ID, v.Attempt, v.Outcome))
 					continue
 				}
-				runs = append(runs, judged{sc: sc, attempt: v, original: verdict.Judge(input(sc, v, candidates))})
+				orig := verdict.Judge(input(sc, v, candidates))
+				if orig.Outcome != verdict.Pass {
+					rr.OriginalFailed = append(rr.OriginalFailed, fmt.Sprintf("%s (%s)", sc.ID, orig.Outcome))
+				}
+				runs = append(runs, judged{sc: sc, attempt: v, original: orig})
 				used = true
 			}
 			if used {
@@ -194,4 +205,16 @@ func renamed(sc *scenario.Scenario, rule, mutant string, candidates []string) (*
 		cands[i] = mutant
 	}
 	return &c, cands
+}
+
+// Judging returns the scenarios, in order, whose verdicts depend on some
+// rule of set: those a run of the mutants needs.
+func Judging(set *Set, scenarios []*scenario.Scenario, candidates []string) []*scenario.Scenario {
+	var out []*scenario.Scenario
+	for _, sc := range scenarios {
+		if slices.ContainsFunc(set.Rules, func(rm RuleMutants) bool { return judges(sc, rm.Rule.Name, candidates) }) {
+			out = append(out, sc)
+		}
+	}
+	return out
 }

@@ -129,8 +129,9 @@ func fields(output string, ev condition.Event) map[string]string {
 	return out
 }
 
-// Prediction is a classification made without Falco, and what it rests on.
-type Prediction struct {
+// Report is a classification and what it rests on: for a prediction, what the
+// events did not tell and the steps that were not read.
+type Report struct {
 	Result
 	// Unknown lists, by rule, what the events did not tell the evaluator.
 	Unknown map[string][]string
@@ -143,12 +144,12 @@ type Prediction struct {
 // events of each scenario's steps (Events), predicts the alerts of the
 // rules of idx and of the mutants on them, judges each scenario over them
 // as if every step exited as it declares, and classifies (Classify).
-func Predict(idx *rules.Index, set *Set, scenarios []*scenario.Scenario, candidates []string) (Prediction, error) {
+func Predict(idx *rules.Index, set *Set, scenarios []*scenario.Scenario, candidates []string) (Report, error) {
 	p, err := NewPredictor(idx, set)
 	if err != nil {
-		return Prediction{}, err
+		return Report{}, err
 	}
-	var pred Prediction
+	var pred Report
 	var results []verdict.Result
 	for _, sc := range scenarios {
 		if sc.Skip != "" {

@@ -14,7 +14,7 @@ const seedRule = "Disable recovery features"
 
 // predict generates the mutants of the seed rule in the rules of rulesPath
 // and predicts their classification by the scenarios of scenariosPath.
-func predict(t *testing.T, rulesPath, scenariosPath string) (*rules.Index, []*scenario.Scenario, mutate.Prediction) {
+func predict(t *testing.T, rulesPath, scenariosPath string) (*rules.Index, []*scenario.Scenario, mutate.Report) {
 	t.Helper()
 	idx, err := rules.LoadPaths(rulesPath)
 	if err != nil {
