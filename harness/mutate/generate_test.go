@@ -200,6 +200,11 @@ func TestDedupe(t *testing.T) {
 	if rm.Duplicates == 0 {
 		t.Errorf("no duplicate found among %q", changes(set))
 	}
+	// Deterministic: the same rules give the same mutants, numbered alike.
+	again := generate(t, oneRule(cond(`proc.name in (a, a) or proc.name in (a, a)`), ""))
+	if !slices.Equal(changes(again), changes(set)) || again.Rules[0].Mutants[0].Name() != rm.Mutants[0].Name() {
+		t.Errorf("a second generation differs: %q, %q", changes(again), changes(set))
+	}
 }
 
 func TestGenerateErrors(t *testing.T) {
