@@ -187,6 +187,8 @@ func execEvent(argv []string, id identity, pname string) condition.Event {
 		id.name, id.uid = "root", "0"
 	}
 	args := strings.Join(argv[1:], " ")
+	// container.id stands for the victim's id: what conditions ask of it
+	// is that it is not "host".
 	ev := condition.Event{
 		"evt.type": "execve", "evt.dir": "<", "container.id": "victim",
 		"proc.name": name, "proc.exe": argv[0], "proc.args": args,

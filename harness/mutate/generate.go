@@ -146,9 +146,7 @@ func (x *expander) mutants(r rules.Rule) (RuleMutants, error) {
 	for _, s := range sites(e.tree) {
 		text, err := condition.Print(condition.Replace(e.tree, s.old, s.repl))
 		if err != nil {
-			// A change no text expresses (it cannot happen with these
-			// operators; a tree that could not be printed is not a mutant).
-			continue
+			return RuleMutants{}, fmt.Errorf("%s: rule %q: %s: %w", r.Pos, r.Name, s.op, err)
 		}
 		if seen[text] {
 			rm.Duplicates++
@@ -297,7 +295,7 @@ func dropItems(c *condition.Compare) []site {
 		ml.Items = append(ml.Items[:i:i], ml.Items[i+1:]...)
 		item, err := condition.Print(it)
 		if err != nil {
-			continue
+			item = strconv.Quote(it.Text)
 		}
 		out = append(out, site{op: DropItem, old: c, repl: m, clause: c, change: "drop " + strings.ReplaceAll(item, "%", "%%") + " from %s"})
 	}

@@ -43,6 +43,11 @@ func NewPredictor(idx *rules.Index, set *Set) (*Predictor, error) {
 			continue
 		}
 		p.rules = append(p.rules, predictedRule{name: r.Name, original: r.Name, tree: e.tree, rule: r})
+		if len(r.Exceptions) > 0 {
+			// Falco adds them to the condition; Eval sees the condition
+			// only, so it may fire where an exception would not.
+			p.unknown[r.Name] = map[string]bool{"the rule's exceptions (not evaluated)": true}
+		}
 	}
 	for _, rm := range set.Rules {
 		for _, m := range rm.Mutants {
