@@ -21,5 +21,6 @@
 // through harness/verdict, and compares the outcome with the original's.
 // Predict does the same without Falco: it synthesises the execve events of
 // each scenario's steps (Events) and evaluates the conditions over them
-// with condition.Eval, which is a prediction, not a run.
+// with condition.Eval, which is a prediction, not a run. Report renders
+// either as mutants.md, mutants.json and a self-contained mutants.html.
 package mutate
