@@ -10,10 +10,9 @@ import (
 
 // origin is where a node of an expanded condition was written.
 type origin struct {
-	in   string         // `rule "X"` or `macro "Y"`
+	in   string         // `rule "X"`, `macro "Y"` or `list "Z"`
 	span condition.Span // its place in that condition's text
-	// macro names the macro the node stands for, when the node is a
-	// macro's whole condition put in place of its name.
+	// macro names the macro whose name was written there (in named).
 	macro string
 }
 
@@ -22,6 +21,9 @@ type origin struct {
 type expansion struct {
 	tree    condition.Expr
 	origins map[condition.Node]origin
+	// named holds, for a macro's whole condition put in place of its
+	// name, where that name was written.
+	named map[condition.Node]origin
 }
 
 // expander expands the conditions of one rules index.
@@ -49,8 +51,8 @@ func (x *expander) expand(r rules.Rule) (expansion, error) {
 	if err != nil {
 		return expansion{}, fmt.Errorf("%s: rule %q: %w", r.Pos, r.Name, err)
 	}
-	e := expansion{origins: map[condition.Node]origin{}}
-	e.tree, err = x.expr(tree, fmt.Sprintf("rule %q", r.Name), e.origins, nil)
+	e := expansion{origins: map[condition.Node]origin{}, named: map[condition.Node]origin{}}
+	e.tree, err = x.expr(tree, fmt.Sprintf("rule %q", r.Name), &e, nil)
 	if err != nil {
 		return expansion{}, fmt.Errorf("%s: rule %q: %w", r.Pos, r.Name, err)
 	}
@@ -59,23 +61,23 @@ func (x *expander) expand(r rules.Rule) (expansion, error) {
 
 // expr returns an expanded copy of e, written in `in`; stack holds the
 // macros being expanded, to report a macro that uses itself.
-func (x *expander) expr(e condition.Expr, in string, origins map[condition.Node]origin, stack []string) (condition.Expr, error) {
+func (x *expander) expr(e condition.Expr, in string, into *expansion, stack []string) (condition.Expr, error) {
 	var out condition.Expr
 	switch e := e.(type) {
 	case *condition.And:
-		terms, err := x.terms(e.Terms, in, origins, stack)
+		terms, err := x.terms(e.Terms, in, into, stack)
 		if err != nil {
 			return nil, err
 		}
 		out = &condition.And{Span: e.Span, Terms: terms}
 	case *condition.Or:
-		terms, err := x.terms(e.Terms, in, origins, stack)
+		terms, err := x.terms(e.Terms, in, into, stack)
 		if err != nil {
 			return nil, err
 		}
 		out = &condition.Or{Span: e.Span, Terms: terms}
 	case *condition.Not:
-		inner, err := x.expr(e.X, in, origins, stack)
+		inner, err := x.expr(e.X, in, into, stack)
 		if err != nil {
 			return nil, err
 		}
@@ -94,30 +96,30 @@ func (x *expander) expr(e condition.Expr, in string, origins map[condition.Node]
 		if err != nil {
 			return nil, err
 		}
-		body, err := x.expr(tree, fmt.Sprintf("macro %q", m.Name), origins, append(stack, e.Name))
+		body, err := x.expr(tree, fmt.Sprintf("macro %q", m.Name), into, append(stack, e.Name))
 		if err != nil {
 			return nil, err
 		}
-		// The macro stands where its name was written: a clause made of
-		// it is shown by that name.
-		origins[body] = origin{in: in, span: e.Span, macro: e.Name}
+		// Dropped as a whole, the macro is shown by its name, where the
+		// name was written.
+		into.named[body] = origin{in: in, span: e.Span, macro: e.Name}
 		return body, nil
 	case *condition.Compare:
 		c := condition.Clone(e)
-		c.Right = x.right(c, in, origins)
+		c.Right = x.right(c, in, into.origins)
 		out = c
 	default:
 		out = condition.Clone(e)
 	}
-	origins[out] = origin{in: in, span: e.Source()}
+	into.origins[out] = origin{in: in, span: e.Source()}
 	return out, nil
 }
 
-func (x *expander) terms(ts []condition.Expr, in string, origins map[condition.Node]origin, stack []string) ([]condition.Expr, error) {
+func (x *expander) terms(ts []condition.Expr, in string, into *expansion, stack []string) ([]condition.Expr, error) {
 	out := make([]condition.Expr, len(ts))
 	for i, t := range ts {
 		var err error
-		if out[i], err = x.expr(t, in, origins, stack); err != nil {
+		if out[i], err = x.expr(t, in, into, stack); err != nil {
 			return nil, err
 		}
 	}

@@ -153,8 +153,11 @@ func (x *expander) mutants(r rules.Rule) (RuleMutants, error) {
 			continue
 		}
 		seen[text] = true
-		clause := e.clause(s.clause)
-		o := e.origins[s.clause]
+		o, dropped := e.origins[s.clause], s.op == DropOr || s.op == DropAnd
+		if n, ok := e.named[s.clause]; ok && dropped {
+			o = n
+		}
+		clause := e.clause(s.clause, o)
 		rm.Mutants = append(rm.Mutants, Mutant{
 			Rule: r.Name, N: len(rm.Mutants) + 1, Operator: s.op,
 			Clause: clause, Change: fmt.Sprintf(s.change, clause),
@@ -164,10 +167,11 @@ func (x *expander) mutants(r rules.Rule) (RuleMutants, error) {
 	return rm, nil
 }
 
-// clause prints a clause of the expansion, a macro by its name.
-func (e expansion) clause(n condition.Node) string {
-	if m := e.origins[n].macro; m != "" {
-		return m
+// clause prints a clause of the expansion, or the name of the macro it
+// stands for when o says it was written as that name.
+func (e expansion) clause(n condition.Node, o origin) string {
+	if o.macro != "" {
+		return o.macro
 	}
 	text, err := condition.Print(n)
 	if err != nil {

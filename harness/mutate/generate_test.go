@@ -156,6 +156,11 @@ func TestExpansion(t *testing.T) {
 	if !dropSpawned {
 		t.Errorf("dropping the macro is not shown by its name: %q", changes(set))
 	}
+	// A macro of one comparison changed in place shows the comparison.
+	one := generate(t, oneRule("in_tmp", "- macro: in_tmp\n  condition: proc.cwd startswith /tmp/\n"))
+	if m := one.Rules[0].Mutants[0]; m.Operator != mutate.Negate || m.Clause != "proc.cwd startswith /tmp/" || m.In != `macro "in_tmp"` || m.Span != (condition.Span{Pos: 0, End: 25}) {
+		t.Errorf("first mutant of a one-comparison macro: %+v", m)
+	}
 	before, _ := idx.Rule("Other")
 	dir := t.TempDir()
 	if err := set.Screen([]string{path}, dir); err != nil {
