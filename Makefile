@@ -163,6 +163,21 @@ fuzz:
 doctor:
 	$(GO) run ./cmd/attack-replay doctor $(DOCTOR_FLAGS)
 
+## test-mutants: mutation testing in a real Falco (FALCO_IMAGE): mutants of the rules of RULES next to the originals,
+## classified by SCENARIOS; REPORT_DIR/mutants.{md,html,json} (MUTANTS_FLAGS="--rule NAME --fail-under PCT")
+## mutants-predict: the same without Falco, predicted from the events the steps imply
+.PHONY: test-mutants mutants-predict
+MUTANTS_FLAGS ?=
+MUTANTS_ARGS = $(foreach r,$(RULES),--rules $(r)) --scenarios $(SCENARIOS) --report-dir $(REPORT_DIR) $(MUTANTS_FLAGS)
+test-mutants:
+	@$(GO) build -o build/attack-replay ./cmd/attack-replay && build/attack-replay check-config >/dev/null
+	@scripts/require-falco-image.sh "$(FALCO_IMAGE)"
+	@$(MAKE) --no-print-directory victim-images
+	build/attack-replay mutate $(MUTANTS_ARGS)
+
+mutants-predict:
+	$(GO) run ./cmd/attack-replay mutate --predict $(MUTANTS_ARGS)
+
 ## clean-containers: remove every container labelled attack-replay (left by a killed run)
 clean-containers:
 	@ids=$$(docker ps -aq --filter label=attack-replay); \

@@ -36,6 +36,7 @@ var commands = []command{
 	{name: "matrix", summary: "set the reports of several Falco versions side by side; flag the scenarios they disagree on", run: runMatrix},
 	{name: "check-config", summary: "check the configuration of make test-rules (its environment variables, REPORT_DIR)", run: runCheckConfig},
 	{name: "import-atomics", summary: "convert Atomic Red Team tests into scenarios; list those it cannot convert, and why", run: runImportAtomics},
+	{name: "mutate", summary: "run mutants of the rules next to them; report, per rule, the mutants no scenario notices", run: runMutate},
 	{name: "rehearse", summary: "run the scenarios' steps in real victims without Falco; exit 1 when a step does not run as declared", run: runRehearse},
 }
 

@@ -26,6 +26,10 @@ type Inputs struct {
 	All         []*scenario.Scenario // every loaded scenario: the report's coverage counts them all
 	Selected    []*scenario.Scenario // the scenarios to replay, in order
 	LabelFilter string               // recorded in the report when the run is partial
+	// MutantRules are rules files Falco loads after the candidates whose
+	// rules run but are not candidates: "*" does not stand for them
+	// (attack-replay mutate's mutants, judged apart by harness/mutate).
+	MutantRules []string
 }
 
 // errClosed is the cause the runner's context is cancelled with by Close:
@@ -79,7 +83,7 @@ func Start(ctx context.Context, cfg Config, in Inputs, log *slog.Logger) (*Sessi
 		return s.failStart(errors.New("start session: no rules index in the inputs (read it with Load)"))
 	}
 	opts := []falco.Option{
-		falco.WithRules(cfg.Rules...),
+		falco.WithRules(slices.Concat(cfg.Rules, in.MutantRules)...),
 		falco.WithTransport(cfg.FalcoTransport),
 		falco.WithPrivileges(cfg.FalcoPrivileges),
 		falco.WithImageRules(cfg.FalcoImageRules),

@@ -451,3 +451,33 @@ func runs(cmd string) func(context.Context, *testcontainers.DockerClient, string
 		return err == nil && slices.ContainsFunc(top.Processes, func(p []string) bool { return strings.Contains(strings.Join(p, " "), cmd) })
 	}
 }
+
+// TestSessionLoadsMutantRules: Falco loads the mutant rules files after the
+// candidates (so their rules may use nothing the candidates lack), and the
+// stand-in, like Falco, logs every file it loads in load order.
+func TestSessionLoadsMutantRules(t *testing.T) {
+	cfg := runConfig(t, standinImage(t, "0.43.1", ""), "testdata/scenarios")
+	in := inputs(t, cfg)
+	in.Selected = nil
+	mutants := filepath.Join(t.TempDir(), "mutants.yaml")
+	text := "- rule: rm -rf data [mutant 1: drop and-clause x]\n  desc: d\n  condition: evt.type = execve\n  output: o\n  priority: WARNING\n"
+	if err := os.WriteFile(mutants, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in.MutantRules = []string{mutants}
+	s, err := start(t, cfg, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loaded []string
+	for _, line := range s.Falco().LogTail(200) {
+		if strings.Contains(line, "| schema validation: ok") && strings.Contains(line, ".yaml") && !strings.Contains(line, "config") {
+			loaded = append(loaded, line)
+		}
+	}
+	candidate := slices.IndexFunc(loaded, func(l string) bool { return strings.Contains(l, "rm_rf.yaml") })
+	mutant := slices.IndexFunc(loaded, func(l string) bool { return strings.Contains(l, "mutants.yaml") })
+	if candidate < 0 || mutant < candidate {
+		t.Errorf("rules files loaded: %q; want mutants.yaml after rm_rf.yaml", loaded)
+	}
+}
