@@ -70,7 +70,7 @@ func Events(sc *scenario.Scenario) []StepEvents {
 			user = sc.User
 		}
 		se := StepEvents{Step: i + 1}
-		for _, ev := range stepEvents(st, who(user, users), &se.Unmodelled) {
+		for _, ev := range stepEvents(st, who(user, users), users, &se.Unmodelled) {
 			num++
 			ev["evt.num"] = strconv.Itoa(num)
 			se.Events = append(se.Events, ev)
@@ -88,7 +88,7 @@ func Events(sc *scenario.Scenario) []StepEvents {
 // never-true macro's).
 func ExecEvents(run string, argv []string, user string, users map[string]string) []condition.Event {
 	var unmodelled string
-	evs := stepEvents(scenario.Step{Run: run, Exec: argv}, who(user, users), &unmodelled)
+	evs := stepEvents(scenario.Step{Run: run, Exec: argv}, who(user, users), users, &unmodelled)
 	for i, ev := range evs {
 		ev["evt.num"] = strconv.Itoa(i + 1)
 	}
@@ -133,7 +133,7 @@ func addUsers(uids map[string]string, sc *scenario.Scenario) {
 	}
 }
 
-func stepEvents(st scenario.Step, id identity, unmodelled *string) []condition.Event {
+func stepEvents(st scenario.Step, id identity, users map[string]string, unmodelled *string) []condition.Event {
 	if len(st.Exec) > 0 {
 		return []condition.Event{execEvent(st.Exec, id, "")}
 	}
@@ -172,8 +172,65 @@ func stepEvents(st scenario.Step, id identity, unmodelled *string) []condition.E
 				out = append(out, execEvent(rest, identity{name: "root", uid: "0", loginuid: id.loginuid}, "sudo"))
 			}
 		}
+		if path.Base(words[0]) == "setpriv" {
+			// setpriv sets its uids and execs the command in the same process: the
+			// command's parent is the shell's, and the login uid survives.
+			if rest, uid, ok := setprivCommand(words[1:], users); ok {
+				as := id
+				if uid != "" {
+					as = identity{name: nameOf(uid, users), uid: uid, loginuid: id.loginuid}
+				}
+				out = append(out, execEvent(rest, as, "sh"))
+			}
+		}
 	}
 	return out
+}
+
+// setprivArgOptions are the options of util-linux setpriv(1) that take a
+// value as the next word.
+var setprivArgOptions = map[string]bool{
+	"--reuid": true, "--euid": true, "--ruid": true, "--regid": true, "--egid": true, "--rgid": true,
+	"--groups": true, "--inh-caps": true, "--ambient-caps": true, "--bounding-set": true, "--securebits": true,
+	"--pdeathsig": true, "--selinux-label": true, "--apparmor-profile": true, "--landlock-access": true, "--landlock-rule": true,
+}
+
+// setprivCommand splits setpriv's arguments into the command it execs and
+// the real-and-effective uid it gives it ("" when unchanged); ok is false
+// when no command follows the options.
+func setprivCommand(args []string, users map[string]string) (cmd []string, uid string, ok bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return args[i+1:], uid, i+1 < len(args)
+		}
+		if !strings.HasPrefix(a, "-") {
+			return args[i:], uid, true
+		}
+		name, value, inline := strings.Cut(a, "=")
+		if !inline && setprivArgOptions[name] && i+1 < len(args) {
+			i++
+			value = args[i]
+		}
+		if name == "--reuid" || name == "--euid" {
+			uid = value
+			if _, err := strconv.Atoi(value); err != nil && users[value] != "" {
+				uid = users[value] // setpriv takes a user name too
+			}
+		}
+	}
+	return nil, "", false
+}
+
+// nameOf is the user name of uid among users, or "<NA>" as Falco reports a
+// uid it cannot name (fixtures/falco/FACTS.md).
+func nameOf(uid string, users map[string]string) string {
+	for name, u := range users {
+		if u == uid {
+			return name
+		}
+	}
+	return "<NA>"
 }
 
 // execEvent is the execve exit event of argv as id, its parent named

@@ -43,6 +43,18 @@ func TestEvents(t *testing.T) {
 			"root 0/-1: rm -rf /srv (sudo)",
 		}},
 		{argv: []string{"/usr/bin/cat", "/etc/shadow"}, want: []string{"root 0/-1: cat /etc/shadow ()"}},
+		// setpriv execs the command in its own process, as the uid it was given.
+		{run: "echo 4242 > /proc/self/loginuid && exec setpriv --reuid=4242 --regid 4242 --init-groups mount -o remount,ro /mnt", want: []string{
+			"root 0/-1: sh -c echo 4242 > /proc/self/loginuid && exec setpriv --reuid=4242 --regid 4242 --init-groups mount -o remount,ro /mnt ()",
+			"root 0/4242: setpriv --reuid=4242 --regid 4242 --init-groups mount -o remount,ro /mnt (sh)",
+			"root 0/4242: mount -o remount,ro /mnt (sh)", // setuid root again
+		}},
+		{run: "setpriv --reuid analyst -- id -u", want: []string{
+			"root 0/-1: sh -c setpriv --reuid analyst -- id -u ()",
+			"root 0/-1: setpriv --reuid analyst -- id -u (sh)",
+			"analyst 4242/-1: id -u (sh)",
+		}},
+		{run: "setpriv --no-new-privs", want: []string{"root 0/-1: sh -c setpriv --no-new-privs ()", "root 0/-1: setpriv --no-new-privs (sh)"}},
 	} {
 		var got []string
 		for _, ev := range mutate.ExecEvents(tc.run, tc.argv, tc.user, users) {

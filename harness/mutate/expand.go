@@ -173,8 +173,28 @@ func (x *expander) items(v *condition.Value, in string, origins map[condition.No
 	defer delete(seen, v.Text)
 	var out []*condition.Value
 	for _, it := range l.Items {
-		item := &condition.Value{Text: it}
-		out = append(out, x.items(item, fmt.Sprintf("list %q", l.Name), origins, seen)...)
+		out = append(out, x.items(listItem(it), fmt.Sprintf("list %q", l.Name), origins, seen)...)
 	}
 	return out
+}
+
+// listItem is a list item as Falco's loader reads it: it pastes the items
+// into the condition text (resolve_list), quoting an item with a blank
+// unless it already starts with a quote (quote_item), and parses the
+// result. A quoted item such as '"/etc/shadow-"' is therefore the string
+// /etc/shadow-, not one holding quote characters.
+func listItem(it string) *condition.Value {
+	if it != "" && (it[0] == '"' || it[0] == '\'') {
+		if e, err := condition.Parse("proc.name = " + it); err == nil {
+			if c, ok := e.(*condition.Compare); ok {
+				if v, ok := c.Right.(*condition.Value); ok {
+					return &condition.Value{Text: v.Text, Quote: v.Quote}
+				}
+			}
+		}
+	}
+	if strings.ContainsAny(it, " ") {
+		return &condition.Value{Text: it, Quote: '"'}
+	}
+	return &condition.Value{Text: it}
 }

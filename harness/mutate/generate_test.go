@@ -283,3 +283,27 @@ func BenchmarkGenerateUpstream(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "mutants")
 }
+
+// Falco pastes list items into the condition text, quoting an item with a
+// blank unless it is quoted already (libs rule_loader_compiler.cpp,
+// resolve_list and quote_item): a quoted item is a string without its quotes.
+func TestExpansionReadsListItemsAsFalcoPastesThem(t *testing.T) {
+	set := generate(t, oneRule("fd.name in (files)", `
+- list: files
+  items: [/etc/shadow, '"/etc/shadow-"', "'/etc/gshadow-'", my file]
+`), "R")
+	if want := `fd.name in (/etc/shadow, "/etc/shadow-", '/etc/gshadow-', "my file")`; set.Rules[0].Expanded != want {
+		t.Errorf("expanded condition:\n got %s\nwant %s", set.Rules[0].Expanded, want)
+	}
+	e, err := condition.Parse(set.Rules[0].Expanded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []string
+	for _, v := range e.(*condition.Compare).Right.(*condition.List).Items {
+		items = append(items, v.Text)
+	}
+	if want := []string{"/etc/shadow", "/etc/shadow-", "/etc/gshadow-", "my file"}; !slices.Equal(items, want) {
+		t.Errorf("items %q, want %q", items, want)
+	}
+}
