@@ -94,8 +94,28 @@ func parse(r io.Reader) ([]*table, error) {
 	return tables, nil
 }
 
+// columnOrder puts the metrics the harness's benchmarks report in the order a reader wants
+// them: wall time first, then the phases of an attempt in the order they run, then the
+// machine's share; others follow in the order they were seen, ns/op and memory last.
+var columnOrder = []string{"s/run", "s/scenario", "speedup", "create-ms", "start-ms", "exec-ms", "marker-ms",
+	"barrier-ms", "verdict-ms", "remove-ms", "total-ms", "cpu-s/scenario", "cpu-busy"}
+
+func rank(unit string) int {
+	if i := slices.Index(columnOrder, unit); i >= 0 {
+		return i
+	}
+	switch unit {
+	case "ns/op", "B/op", "allocs/op":
+		return len(columnOrder) + 2
+	}
+	return len(columnOrder) + 1
+}
+
 // write prints each table in Markdown.
 func write(w io.Writer, tables []*table) {
+	for _, t := range tables {
+		slices.SortStableFunc(t.units, func(a, b string) int { return rank(a) - rank(b) })
+	}
 	for i, t := range tables {
 		if i > 0 {
 			fmt.Fprintln(w)

@@ -26,10 +26,10 @@ func TestParseAndWrite(t *testing.T) {
 	write(&b, tables)
 	want := `BenchmarkOverhead (example.com/harness/runner)
 
-| BenchmarkOverhead | ns/op | s/scenario | create-ms | speedup |
+| BenchmarkOverhead | s/scenario | speedup | create-ms | ns/op |
 |---|---:|---:|---:|---:|
-| workers=1 | 9400000000 (9000000000–9900000000) | 0.47 (0.45–0.5) | 110 (100–120) |  |
-| workers=2 | 6000000000 | 0.3 |  | 1.5 |
+| workers=1 | 0.47 (0.45–0.5) |  | 110 (100–120) | 9400000000 (9000000000–9900000000) |
+| workers=2 | 0.3 | 1.5 |  | 6000000000 |
 
 BenchmarkFloor (example.com/harness/runner)
 
