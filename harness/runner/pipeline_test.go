@@ -271,3 +271,33 @@ func TestCancelRemovesReadyVictims(t *testing.T) {
 		t.Errorf("%d victims started, %d terminated, %d live: every ready victim must be removed", c.started, c.terminated, c.live)
 	}
 }
+
+// TestStartPanics: a StartFunc that panics while the victim of one
+// scenario starts, ahead of its worker, fails that scenario and is
+// reported by Run; the process and the other scenarios go on.
+func TestStartPanics(t *testing.T) {
+	f := newFalco(t)
+	cfg := config(t, f)
+	start := cfg.StartVictim
+	cfg.StartVictim = func(ctx context.Context, sc *scenario.Scenario, runID string) (runner.Victim, error) {
+		if sc.ID == "start-panics" {
+			panic("engine client exploded")
+		}
+		return start(ctx, sc, runID)
+	}
+	boom := scn("start-panics", "true")
+	fine := scn("fine", "true")
+	fine.Forbid = []scenario.Matcher{{Rule: seedRule}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	results, err := runner.New(cfg).Run(ctx, []*scenario.Scenario{boom, fine})
+	assertNoVictims(t, cfg.RunID)
+	if err == nil || !strings.Contains(err.Error(), "panic while its victim started: engine client exploded") {
+		t.Errorf("Run error = %v, want the panic", err)
+	}
+	res := byID(t, results)
+	if v := only(t, res["start-panics"], verdict.Error); !strings.Contains(v.Reason, "panic: engine client exploded") || len(v.Steps) != 0 {
+		t.Errorf("reason %q, %d steps", v.Reason, len(v.Steps))
+	}
+	only(t, res["fine"], verdict.Pass)
+}

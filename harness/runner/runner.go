@@ -216,7 +216,7 @@ func (r *Runner) Run(ctx context.Context, scenarios []*scenario.Scenario) ([]ver
 				if ctx.Err() != nil {
 					// Prepared but never run: no verdict, as for an attempt
 					// never started, but its victim goes all the same.
-					st.discard(a.teardown(ctx))
+					st.discard(errors.Join(a.panicked, a.teardown(ctx)))
 					continue
 				}
 				v, problem := a.do(ctx)
