@@ -171,7 +171,7 @@ func (nopLogger) Printf(string, ...any) {}
 
 // BenchmarkVictimFloor is the floor under BenchmarkOverhead: the same
 // container work done directly with the victim module, one scenario per op,
-// no runner, no hub. Metrics split it into docker create and start
+// no runner, no hub, no overlap. Metrics split it into docker create and start
 // (victim.Run), the step exec, the marker exec and removal.
 func BenchmarkVictimFloor(b *testing.B) {
 	img := requireImage(b)
@@ -192,7 +192,8 @@ func BenchmarkVictimFloor(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		t := time.Now()
-		c, err := victim.Run(ctx, img, victim.WithRunID(runID), victim.WithScenario("floor"), silent, created.hook())
+		// No network, as StartVictims gives a scenario that asks for none.
+		c, err := victim.Run(ctx, img, victim.WithRunID(runID), victim.WithScenario("floor"), victim.WithNetworkMode("none"), silent, created.hook())
 		if err != nil {
 			b.Fatal(err)
 		}
