@@ -145,9 +145,14 @@ catalog:
 check-catalog:
 	$(GO) run ./cmd/attack-replay catalog --rules rules/ --scenarios scenarios/ --check README.md
 
-## bench: the speed goals (alert ingestion, harness overhead per scenario)
+## bench: the speed goals (alert ingestion, harness overhead per scenario and per phase), then
+## one table per benchmark, medians over BENCH_COUNT runs (README: Performance)
+BENCH_COUNT ?= 3
+BENCH       ?= .
 bench: victim-image
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./harness/...
+	@mkdir -p build; set -o pipefail; $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) -timeout 60m ./harness/... \
+	  | tee build/bench.txt
+	@$(GO) run ./scripts/bench-table < build/bench.txt
 
 ## fuzz: the fuzz targets of the scenario loader and the condition parser, run side by side (FUZZTIME each)
 FUZZTIME ?= 2m

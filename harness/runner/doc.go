@@ -17,12 +17,16 @@
 // Rehearse runs the same attempts without Falco (no hub, no barrier): the verdict says only
 // whether every step ran as declared, for scenario authors where no Falco exists.
 //
-// Victims are removed off the worker's path: once an attempt is judged, its worker starts the
-// next one while the engine removes the old victim (at most Workers removals pending). Run
-// returns only when every victim is gone.
+// Victims are started and removed off the workers' path, a pipeline: while the workers run
+// attempts, preparers start the victims of the next ones in job order (at most Workers+1
+// started ahead), and once an attempt is judged its worker takes the next prepared one while
+// the engine removes the old victim (at most Workers removals pending). Every attempt still
+// gets a fresh victim of its own scenario's shape, used by it alone; the scenario's timeout
+// bounds its victim's start and the rest of the attempt together, the wait in between apart.
+// Run returns only when every victim, used or not, is gone.
 //
 // Cancellation: when the context of Run ends, no new attempt starts, running steps are killed
-// through their context, every victim is removed, and Run returns the results gathered so far
+// through their context, every victim is removed (those started ahead and never used too), and Run returns the results gathered so far
 // with the context's error. A scenario whose attempts had not started is absent from the
 // results (it did not run: reporting it as an error would blame the scenario); an attempt cut
 // short is an Error verdict whose reason starts with "cancelled".

@@ -114,11 +114,28 @@ func TestVictimShapes(t *testing.T) {
 	privileged.Victim.Privileged = true
 	privileged.Forbid = []scenario.Matcher{{Rule: seedRule}}
 
+	// Without network: a victim gets none, loopback still up; bridge asks for one.
+	links := "ip -o link show | grep -v ' lo:' | wc -l; ip -o link show lo"
+	noNetwork := scn("no-network", links)
+	noNetwork.Forbid = []scenario.Matcher{{Rule: seedRule}}
+	bridge := scn("bridge", links)
+	bridge.Victim.Network = scenario.NetworkBridge
+	bridge.Forbid = []scenario.Matcher{{Rule: seedRule}}
+
 	cfg := config(t, f)
 	cfg.StartVictim = f.Wrap(runner.StartVictims(runner.Victims{Image: requireImage(t), ToolsImage: victim.ToolsImageFromEnv(), Privileges: victim.PrivilegesDefault}))
-	res := run(t, cfg, shaped, refused, privileged)
+	res := run(t, cfg, shaped, refused, privileged, noNetwork, bridge)
 
-	v := only(t, res["shaped"], verdict.Pass)
+	v := only(t, res["no-network"], verdict.Pass)
+	if out := v.Steps[0].Stdout; !strings.HasPrefix(out, "0\n") || !strings.Contains(out, "lo: <LOOPBACK,UP") {
+		t.Errorf("a victim without network: links %q, want lo alone, up", out)
+	}
+	v = only(t, res["bridge"], verdict.Pass)
+	if out := v.Steps[0].Stdout; !strings.HasPrefix(out, "1\n") {
+		t.Errorf("network: bridge: links %q, want one besides lo", out)
+	}
+
+	v = only(t, res["shaped"], verdict.Pass)
 	if out := v.Steps[0].Stdout; !strings.Contains(out, "strace") {
 		t.Errorf("the tools image has no strace: %q", out)
 	}

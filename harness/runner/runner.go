@@ -170,30 +170,61 @@ func (r *Runner) Run(ctx context.Context, scenarios []*scenario.Scenario) ([]ver
 		}
 	}
 
+	// The pipeline: preparers start the victims of the next attempts while
+	// the workers run attempts. A preparer takes a token before it takes a
+	// job and a worker gives it back when it takes the prepared attempt, so
+	// at most Workers+1 victims are started ahead, never used yet. Workers
+	// take attempts in job order, each from its own slot. Every attempt gets
+	// the victim started for it, of its scenario's shape, and only that one.
 	type job struct {
 		index, attempt int
+		slot           chan *attempt // filled once by the preparer, always
 	}
-	jobs := make(chan job)
-	var workers, removals sync.WaitGroup
+	total := runnable * r.cfg.Repeat
+	jobs := make(chan job)                        // to the preparers
+	order := make(chan chan *attempt, total)      // to the workers
+	ahead := make(chan struct{}, r.cfg.Workers+1) // tokens
+	var preparers, workers, removals sync.WaitGroup
+	for range min(r.cfg.Workers+1, total) {
+		preparers.Go(func() {
+			for {
+				ahead <- struct{}{}
+				j, ok := <-jobs
+				if !ok {
+					<-ahead
+					return
+				}
+				a := &attempt{cfg: &r.cfg, sc: scenarios[j.index], index: j.index, n: j.attempt, run: fmt.Sprintf("%s-%d", r.cfg.RunID, r.seq.Add(1))}
+				// The feeder may hand out a job in the same instant ctx
+				// ends: no victim is started then.
+				if ctx.Err() == nil {
+					a.prepare(ctx)
+				}
+				j.slot <- a
+			}
+		})
+	}
 	// A victim is removed off the worker's path: its verdict is made, so
 	// the worker starts the next attempt while the engine removes it. The
 	// semaphore keeps at most Workers removals pending.
 	removing := make(chan struct{}, r.cfg.Workers)
-	for range min(r.cfg.Workers, runnable*r.cfg.Repeat) {
+	for range min(r.cfg.Workers, total) {
 		workers.Go(func() {
-			for j := range jobs {
-				// The feeder may hand out a job in the same instant ctx
-				// ends: it must not start then.
+			for slot := range order {
+				a := <-slot
+				<-ahead
 				if ctx.Err() != nil {
+					// Prepared but never run: no verdict, as for an attempt
+					// never started, but its victim goes all the same.
+					st.discard(errors.Join(a.panicked, a.teardown(ctx)))
 					continue
 				}
-				a := &attempt{cfg: &r.cfg, sc: scenarios[j.index], n: j.attempt, run: fmt.Sprintf("%s-%d", r.cfg.RunID, r.seq.Add(1))}
 				v, problem := a.do(ctx)
 				removing <- struct{}{}
 				removals.Go(func() {
 					defer func() { <-removing }()
 					v, problem = a.remove(ctx, v, problem)
-					st.finish(j.index, v, problem)
+					st.finish(a.index, v, problem)
 				})
 			}
 		})
@@ -204,14 +235,18 @@ feed:
 			continue
 		}
 		for n := 1; n <= r.cfg.Repeat; n++ {
+			j := job{i, n, make(chan *attempt, 1)}
 			select {
-			case jobs <- job{i, n}:
+			case jobs <- j:
+				order <- j.slot // cannot block: room for every job
 			case <-ctx.Done():
 				break feed
 			}
 		}
 	}
 	close(jobs)
+	close(order)
+	preparers.Wait()
 	workers.Wait()
 	removals.Wait()
 
@@ -260,6 +295,17 @@ func (s *runState) finish(i int, v verdict.Verdict, problem error) {
 	}
 }
 
+// discard records the problem of removing a victim that was started but
+// never used (the run was cancelled first).
+func (s *runState) discard(problem error) {
+	if problem == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.problems = append(s.problems, problem)
+}
+
 // skip records the single verdict of a skipped scenario as its result.
 func (s *runState) skip(i int, v verdict.Verdict) {
 	s.mu.Lock()
@@ -288,26 +334,56 @@ func (s *runState) call(name, id string, f func()) {
 
 // attempt is one run of one scenario in its own victim.
 type attempt struct {
-	cfg *Config
-	sc  *scenario.Scenario
-	n   int
-	run string // token run: unique per attempt
+	cfg   *Config
+	sc    *scenario.Scenario
+	index int // of sc in the run's scenarios
+	n     int
+	run   string // token run: unique per attempt
 
 	vic      Victim
 	rec      *alert.Recorder
 	steps    []verdict.StepResult
 	timings  verdict.Timings
 	drops    int64
-	err      error // why the attempt could not complete
+	err      error     // why the attempt could not complete
+	taken    time.Time // when a worker took it, its victim started
 	barriers int
 	notes    []string // what the victim could not be given
+	panicked error    // a panic while the victim started, with its stack
 }
 
-// do runs the attempt up to its verdict and cleanup, and returns the verdict
-// and a problem that belongs to the run rather than the verdict (a panic's
-// stack). It never panics: the caller must always get to remove the victim.
-func (a *attempt) do(ctx context.Context) (v verdict.Verdict, problem error) {
+// prepare starts the attempt's victim and tracks its alerts, ahead of the
+// worker that runs it (see Run). The start is bounded by the scenario's
+// timeout; a failure is kept in a.err for do to judge. A hub that already
+// failed (Falco died) fails the attempt before any container is started.
+func (a *attempt) prepare(ctx context.Context) {
 	a.timings.Start = time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			a.err = fmt.Errorf("panic: %v", p)
+			a.panicked = fmt.Errorf("scenario %q attempt %d: panic while its victim started: %v\n%s", a.sc.ID, a.n, p, debug.Stack())
+		}
+	}()
+	sctx, cancel := context.WithTimeoutCause(ctx, a.timeout(), fmt.Errorf("scenario timeout %s exceeded", a.timeout()))
+	defer cancel()
+	a.start(sctx, ctx)
+}
+
+// timeout is the scenario's: it bounds the victim's start and the rest of
+// the attempt together, waiting in the pipeline apart.
+func (a *attempt) timeout() time.Duration {
+	if a.sc.Timeout > 0 {
+		return a.sc.Timeout
+	}
+	return scenario.DefaultScenarioTimeout
+}
+
+// do runs a prepared attempt up to its verdict and cleanup, and returns the
+// verdict and a problem that belongs to the run rather than the verdict (a
+// panic's stack). It never panics: the caller must always get to remove the
+// victim.
+func (a *attempt) do(ctx context.Context) (v verdict.Verdict, problem error) {
+	a.taken = time.Now()
 	defer func() {
 		if p := recover(); p != nil {
 			a.err = fmt.Errorf("panic: %v", p)
@@ -315,17 +391,16 @@ func (a *attempt) do(ctx context.Context) (v verdict.Verdict, problem error) {
 			v = a.judge()
 		}
 	}()
-
-	timeout := a.sc.Timeout
-	if timeout <= 0 {
-		timeout = scenario.DefaultScenarioTimeout
+	if a.err != nil {
+		return a.judge(), a.panicked
 	}
-	actx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("scenario timeout %s exceeded", timeout))
-	defer cancel()
-
-	if !a.start(actx, ctx) {
+	if !a.falcoAlive() {
 		return a.judge(), nil
 	}
+	remaining := a.timeout() - a.timings.VictimStart
+	actx, cancel := context.WithTimeoutCause(ctx, remaining, fmt.Errorf("scenario timeout %s exceeded", a.timeout()))
+	defer cancel()
+
 	// A rehearsal has no Falco: no alerts to wait for.
 	falco := !a.cfg.Rehearse
 	t := time.Now()
@@ -379,14 +454,24 @@ func (a *attempt) setPhase(p alert.Phase) {
 	}
 }
 
-// start starts the victim and tracks its alerts. A hub that already failed
-// (Falco died) fails the attempt before any container is started.
-func (a *attempt) start(actx, ctx context.Context) bool {
-	if a.cfg.Hub != nil && !a.cfg.Rehearse {
-		if err := a.cfg.Hub.Err(); err != nil {
-			a.err = errors.New("falco died before the scenario started: " + a.died(err))
-			return false
-		}
+// falcoAlive fails the attempt when the hub has failed (Falco died): before
+// its victim starts, and again before its first step, since the victim may
+// have waited ready meanwhile.
+func (a *attempt) falcoAlive() bool {
+	if a.cfg.Hub == nil || a.cfg.Rehearse {
+		return true
+	}
+	if err := a.cfg.Hub.Err(); err != nil {
+		a.err = errors.New("falco died before the scenario started: " + a.died(err))
+		return false
+	}
+	return true
+}
+
+// start starts the victim and tracks its alerts.
+func (a *attempt) start(actx, ctx context.Context) {
+	if !a.falcoAlive() {
+		return
 	}
 	t := time.Now()
 	vic, err := a.cfg.StartVictim(actx, a.sc, a.cfg.RunID)
@@ -394,10 +479,10 @@ func (a *attempt) start(actx, ctx context.Context) bool {
 	a.vic = vic
 	if err != nil {
 		if a.ended(actx, ctx, "while the victim started") {
-			return false
+			return
 		}
 		a.err = fmt.Errorf("start victim: %w", err)
-		return false
+		return
 	}
 	if n, ok := vic.(Noter); ok {
 		a.notes = n.Notes()
@@ -405,7 +490,6 @@ func (a *attempt) start(actx, ctx context.Context) bool {
 	if !a.cfg.Rehearse {
 		a.rec = a.cfg.Hub.Track(vic.ID(), a.run)
 	}
-	return true
 }
 
 // phase runs the steps of one phase in order. It reports whether the attempt
@@ -626,7 +710,12 @@ func (a *attempt) remove(ctx context.Context, v verdict.Verdict, problem error) 
 	if err := a.teardown(ctx); err != nil {
 		problem = errors.Join(problem, err)
 	}
-	a.timings.Total = time.Since(a.timings.Start)
+	// The attempt's own time: its victim's start, then from a worker
+	// taking it to its removal; not the wait in the pipeline in between.
+	a.timings.Total = a.timings.VictimStart
+	if !a.taken.IsZero() {
+		a.timings.Total += time.Since(a.taken)
+	}
 	v.Timings = a.timings
 	return v, problem
 }

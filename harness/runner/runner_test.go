@@ -270,8 +270,10 @@ func TestBarrierErrors(t *testing.T) {
 			t.Errorf("reason %q", v.Reason)
 		}
 		v = only(t, res["after-falco-died"], verdict.Error)
-		if !strings.Contains(v.Reason, "falco died before the scenario started") || v.VictimID != "" || len(v.Steps) != 0 {
-			t.Errorf("after Falco died: reason %q, victim %q, %d steps (want none started)", v.Reason, v.VictimID, len(v.Steps))
+		// Its victim may have been started ahead, while the first
+		// scenario ran; no step of it may run.
+		if !strings.Contains(v.Reason, "falco died before the scenario started") || len(v.Steps) != 0 {
+			t.Errorf("after Falco died: reason %q, %d steps (want none run)", v.Reason, len(v.Steps))
 		}
 	})
 	t.Run("falco exits with its last log lines", func(t *testing.T) {
@@ -385,8 +387,10 @@ func TestInconclusiveOnDrops(t *testing.T) {
 func TestRepeatFlaky(t *testing.T) {
 	f := newFalco(t)
 	var n atomic.Int64
+	// Every second exec of the flaky step gets no alert. Only that step
+	// counts: the stable scenario's steps run between them in any order.
 	f.React(func(e runnertest.Exec) {
-		if e.Token.Phase == alert.PhaseSteps && n.Add(1)%2 == 0 {
+		if e.Run == "rm -rf /tmp/x" && n.Add(1)%2 == 0 {
 			return
 		}
 		f.Default(e)

@@ -31,7 +31,7 @@ const (
 	ImageTools   = "tools"
 )
 
-// Networks a victim may ask for. "" is the engine's default network.
+// Networks a victim may ask for. "" is none: the runner gives a victim no network unless asked.
 const (
 	NetworkNone   = "none"
 	NetworkBridge = "bridge"

@@ -203,6 +203,9 @@ func (s starter) start(ctx context.Context, mode Privileges, g *engineGrant) (*C
 		// An init as PID 1 reaps orphans and dies with the container at once; `sleep` as PID 1
 		// would ignore SIGTERM and cost the engine's 10 s stop timeout.
 		h.Init = new(true)
+		// Nothing reads a victim's logs (an exec's output comes over its own stream), so the
+		// engine keeps none instead of a json-file log per victim.
+		h.LogConfig = container.LogConfig{Type: "none"}
 		if s.settings.network != "" {
 			h.NetworkMode = container.NetworkMode(s.settings.network)
 		}

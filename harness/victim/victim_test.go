@@ -60,6 +60,9 @@ func TestStartExecTerminate(t *testing.T) {
 	if info.Config.StopSignal != "SIGKILL" {
 		t.Errorf("stop signal %q, want SIGKILL", info.Config.StopSignal)
 	}
+	if got := info.HostConfig.LogConfig.Type; got != "none" {
+		t.Errorf("log driver %q, want none: nothing reads a victim's logs", got)
+	}
 
 	if err := c.Terminate(ctx); err != nil {
 		t.Fatalf("terminate: %v", err)
