@@ -3,6 +3,7 @@ package victim
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -159,15 +160,15 @@ func sortCapabilities(names []string) []string { return linux.SortCapabilities(n
 func (p probeRunner) boundingSet(ctx context.Context) (mask uint64, ok bool) {
 	opts := p.options(&container.HostConfig{PidMode: "host", NetworkMode: "none"})
 	opts.Config.Cmd = []string{"sh", "-c", `grep -E '^(Name|CapBnd):' /proc/$PPID/status`}
-	res, err := p.cli.ContainerCreate(ctx, opts)
+	id, err := p.createContainer(ctx, opts)
 	if err != nil {
 		return 0, false
 	}
-	defer func() { _ = p.remove(ctx, res.ID) }()
-	if _, err := p.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+	defer func() { _ = p.remove(ctx, id) }()
+	if _, err := p.cli.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		return 0, false
 	}
-	logs, err := p.cli.ContainerLogs(ctx, res.ID, client.ContainerLogsOptions{ShowStdout: true, Follow: true})
+	logs, err := p.cli.ContainerLogs(ctx, id, client.ContainerLogsOptions{ShowStdout: true, Follow: true})
 	if err != nil {
 		return 0, false
 	}
@@ -246,11 +247,26 @@ func hostConfig(caps []string) *container.HostConfig {
 
 // create creates and removes a probe container: the engine validates capability names here.
 func (p probeRunner) create(ctx context.Context, caps []string) error {
-	res, err := p.cli.ContainerCreate(ctx, p.options(hostConfig(caps)))
+	id, err := p.createContainer(ctx, p.options(hostConfig(caps)))
 	if err != nil {
 		return err
 	}
-	return p.remove(ctx, res.ID)
+	return p.remove(ctx, id)
+}
+
+// createContainer creates a probe container on an uncancelled context (see createTimeout), so
+// that its id always reaches us, and removes it again when ctx ended meanwhile.
+func (p probeRunner) createContainer(ctx context.Context, opts client.ContainerCreateOptions) (string, error) {
+	cctx, cancel := uncancelled(ctx)
+	defer cancel()
+	res, err := p.cli.ContainerCreate(cctx, opts)
+	if err != nil {
+		return "", err
+	}
+	if ctx.Err() != nil {
+		return "", errors.Join(ctx.Err(), p.remove(ctx, res.ID))
+	}
+	return res.ID, nil
 }
 
 // starts tells whether a container with caps starts.
@@ -286,12 +302,12 @@ func (p probeRunner) startsWith(ctx context.Context, h *container.HostConfig) (b
 // to start it. Refusals are answers, not errors; only a context end or an unusable engine is
 // an error.
 func (p probeRunner) tryStart(ctx context.Context, h *container.HostConfig) (refusal, err error) {
-	res, err := p.cli.ContainerCreate(ctx, p.options(h))
+	id, err := p.createContainer(ctx, p.options(h))
 	if err != nil {
 		return nil, fmt.Errorf("probe capabilities: %w", err)
 	}
-	_, startErr := p.cli.ContainerStart(ctx, res.ID, client.ContainerStartOptions{})
-	if err := p.remove(ctx, res.ID); err != nil {
+	_, startErr := p.cli.ContainerStart(ctx, id, client.ContainerStartOptions{})
+	if err := p.remove(ctx, id); err != nil {
 		return nil, err
 	}
 	if startErr != nil && ctx.Err() != nil {

@@ -19,6 +19,17 @@ import (
 // removeTimeout bounds Terminate, which runs on a context of its own (see Terminate).
 const removeTimeout = 30 * time.Second
 
+// createTimeout bounds a container create (and a victim's start), which runs on a context the
+// caller's cancellation does not cut short: the engine finishes a create it was sent even
+// when the client stops waiting, and a container whose id never reached us would outlive the
+// run. A cancellation is honoured as soon as the create returns.
+const createTimeout = 60 * time.Second
+
+// uncancelled is ctx without its cancellation or deadline, bounded by createTimeout.
+func uncancelled(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+}
+
 // Container is a running victim.
 type Container struct {
 	*testcontainers.DockerContainer
@@ -243,11 +254,17 @@ func (s starter) start(ctx context.Context, mode Privileges, g *engineGrant) (*C
 	}
 	customizers = append(customizers, s.userOpts...)
 
-	ctr, err := testcontainers.Run(ctx, s.image, customizers...)
+	runCtx, cancel := uncancelled(ctx)
+	defer cancel()
+	ctr, err := testcontainers.Run(runCtx, s.image, customizers...)
 	if ctr == nil {
 		return nil, err
 	}
 	c := &Container{DockerContainer: ctr, cli: s.cli, privileges: mode, dropped: slices.Clone(dropped)}
+	if err == nil && ctx.Err() != nil {
+		// Cancelled while the engine started it: the caller gets it back to Terminate.
+		return c, fmt.Errorf("start %s container: %w", mode, context.Cause(ctx))
+	}
 	if err != nil {
 		if mode == PrivilegesDefault && len(add) > 0 && ctx.Err() == nil {
 			// Name what the engine refuses: each added capability on its own.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/big"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
@@ -490,4 +492,30 @@ func statusField(t *testing.T, c *victim.Container, field string) string {
 	}
 	t.Fatalf("/proc/self/status has no %s", field)
 	return ""
+}
+
+// TestCancelledRunLeavesNothing cancels victim starts at random moments, as Ctrl-C cancels a
+// run, with the privilege probe of a first victim each time: once Run returns and what it
+// returned is terminated, no container of the run may be left, probes included. The engine
+// finishes a create the client stopped waiting for, so a create cut short would leave one.
+func TestCancelledRunLeavesNothing(t *testing.T) {
+	img := requireImage(t)
+	run := runID(t)
+	t.Cleanup(victim.ResetPrivilegeCache) // the next test finds out again, uncancelled
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
+	for i := range 10 {
+		victim.ResetPrivilegeCache()
+		ctx, cancel := context.WithCancel(context.Background())
+		after := time.Duration(rng.Int64N(int64(2 * time.Second)))
+		time.AfterFunc(after, cancel)
+		c, err := victim.Run(ctx, img, victim.WithRunID(run), quietLogger(t))
+		if c != nil {
+			if err := c.Terminate(context.Background()); err != nil {
+				t.Errorf("attempt %d (cancelled after %s): terminate: %v", i+1, after, err)
+			}
+		}
+		cancel()
+		t.Logf("attempt %d: cancelled after %s: %v", i+1, after, err)
+	}
+	assertNoContainers(t, map[string]string{victim.LabelRun: run})
 }
