@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,8 +38,8 @@ type relay struct {
 	mu       sync.Mutex
 	runs     map[string]bool   // run ids of this soak's Falco containers
 	falco    map[string]string // run id → Falco container id
-	victims  []string          // victim container ids of those runs, in creation order
 	markers  map[string]int    // victim container id → markers seen
+	stepping []string          // victims in which a step (any other exec) started, in order
 	created  []string          // every container of those runs
 	failures []string          // barrier requests that failed (a paused Falco's do)
 	cancel   context.CancelFunc
@@ -100,8 +101,12 @@ func (r *relay) handle(ctx context.Context, ev dockerEvent, answers *sync.WaitGr
 	case !r.runs[run]:
 		// Another process's run.
 	case ev.Action == "create":
-		r.victims = append(r.victims, ev.Actor.ID)
 		r.created = append(r.created, ev.Actor.ID)
+	case strings.HasPrefix(ev.Action, "exec_start:") && attrs[falco.LabelRole] == victim.RoleVictim &&
+		strings.TrimSpace(strings.TrimPrefix(ev.Action, "exec_start:")) != markerCmd:
+		if !slices.Contains(r.stepping, ev.Actor.ID) {
+			r.stepping = append(r.stepping, ev.Actor.ID)
+		}
 	case strings.TrimSpace(strings.TrimPrefix(ev.Action, "exec_start:")) == markerCmd && attrs[falco.LabelRole] == victim.RoleVictim:
 		r.markers[ev.Actor.ID]++
 		n, ok := r.order[attrs[victim.LabelScenario]]
@@ -144,12 +149,13 @@ func (r *relay) falcoContainer() string {
 	return ""
 }
 
-// victim is the id of the n-th victim (0-based), "" while there is none.
-func (r *relay) victim(n int) string {
+// stepVictim is the id of the n-th victim (0-based) in which a step
+// started, "" while there is none.
+func (r *relay) stepVictim(n int) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if n < len(r.victims) {
-		return r.victims[n]
+	if n < len(r.stepping) {
+		return r.stepping[n]
 	}
 	return ""
 }

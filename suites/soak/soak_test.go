@@ -174,8 +174,11 @@ var faults = []fault{
 	{name: "panic after a verdict", set: "pass", env: []string{"SOAK_PANIC_AFTER=soak-list"},
 		check: all(exits(1), counts(2, 0, 0), outputHas("soak: injected panic after the verdict of soak-list"))},
 	{name: "SIGINT before Falco is ready", set: "slow", inject: func(ctx context.Context, r *run) {
-		r.pause(ctx, 2*time.Second)
-		r.signal(syscall.SIGINT)
+		// Once the Falco container exists, within its start (seconds).
+		if poll(ctx, func() bool { return r.relay.falcoContainer() != "" }) {
+			r.pause(ctx, time.Second)
+			r.signal(syscall.SIGINT)
+		}
 	}, check: all(exits(1), interrupted)},
 	{name: "SIGINT mid-steps", set: "slow", inject: func(ctx context.Context, r *run) {
 		if r.waitOutput(ctx, falcoReady) {
@@ -206,9 +209,10 @@ var faults = []fault{
 		}
 	}, check: all(exits(1), erred(3), reasonHas("barrier"))},
 	{name: "victim killed mid-step", set: "slow", inject: func(ctx context.Context, r *run) {
+		// The second scenario's step sleeps 3 s.
 		var id string
-		if poll(ctx, func() bool { id = r.relay.victim(1); return id != "" }) {
-			r.pause(ctx, 2*time.Second)
+		if poll(ctx, func() bool { id = r.relay.stepVictim(1); return id != "" }) {
+			r.pause(ctx, 1500*time.Millisecond)
 			r.docker("kill", id)
 		}
 	}, check: all(exits(1), counts(2, 0, 1))},
