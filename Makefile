@@ -3,6 +3,7 @@
 #   make test-rules   the main job: every scenario against a real Falco (needs FALCO_IMAGE)
 #   make test-matrix  the same once per Falco image of FALCO_IMAGES, and one matrix report
 #   make test         every test that needs no Falco (builds the victim images if missing)
+#   make soak         the suite against a stand-in Falco 100 times, one injected fault each
 
 SHELL := /bin/bash
 GO    ?= go
@@ -36,7 +37,7 @@ label_or = $(subst $(space), || ,$(strip $(foreach x,$(subst $(comma), ,$(2)),$(
 LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQUES))))\
   $(if $(and $(TECHNIQUES),$(TACTICS)), && )$(if $(TACTICS),($(call label_or,tactic,$(TACTICS)))))
 
-.PHONY: all test test-rules test-matrix test-published validate rehearse lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
+.PHONY: all test test-rules test-matrix test-published validate rehearse lint bench soak fuzz victim-image victim-images catalog check-catalog clean clean-containers
 
 all: lint test
 
@@ -101,6 +102,13 @@ check-catalog:
 ## bench: the speed goals (alert ingestion, harness overhead per scenario)
 bench: victim-image
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./harness/...
+
+## soak: the suite against a stand-in Falco SOAK_RUNS times, each run with one injected fault, then
+## the table fault → runs → correct exits → leaks → longest run (SOAK_SEED replays an order,
+## SOAK_FAULTS=SIGINT,paused only the faults whose names contain one of these)
+SOAK_RUNS ?= 100
+soak: victim-image
+	SOAK_RUNS=$(SOAK_RUNS) $(GO) test -count=1 -tags soak -run '^TestSoak$$' -v -timeout 6h ./suites/soak
 
 ## fuzz: the fuzz targets of the scenario loader and the condition parser, run side by side (FUZZTIME each)
 FUZZTIME ?= 2m
