@@ -92,7 +92,27 @@ func (d *decoder) yamlError(data []byte, err error) {
 	if line > 0 {
 		p.Column = 1
 	}
+	// yaml.v3 names the line before the tab's ("found a tab character that
+	// violates indentation" at line 4 for a tab opening line 5).
+	if strings.Contains(msg, "tab character") {
+		if tl, tc := indentTab(data); tl > 0 {
+			p.Line, p.Column = tl, tc
+			p.Msg, p.Hint = "YAML syntax: this line is indented with a tab", "indent with spaces: YAML forbids tabs in indentation"
+		}
+	}
 	d.problems = append(d.problems, p)
+}
+
+// indentTab is the line and column (1-based) of the first tab in a line's
+// leading whitespace; 0, 0 when there is none.
+func indentTab(data []byte) (line, col int) {
+	for i, l := range strings.Split(string(data), "\n") {
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if c := strings.IndexByte(indent, '\t'); c >= 0 {
+			return i + 1, c + 1
+		}
+	}
+	return 0, 0
 }
 
 func (d *decoder) file(root *yaml.Node) *File {

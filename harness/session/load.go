@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,7 +89,15 @@ func writeImageRules(ctx context.Context, image, dir string) (string, error) {
 func load(cfg Config, upstream []string, unread bool) (*rules.Index, *scenario.Set, error) {
 	var lines []string
 	var deferred []scenario.Problem
-	idx, err := rules.LoadPaths(append(append([]string(nil), upstream...), cfg.Rules...)...)
+	paths := append([]string(nil), upstream...)
+	for _, p := range cfg.Rules {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			lines = append(lines, fmt.Sprintf("%s: RULES names it, but it does not exist (set RULES to rules files or directories, space or comma separated)", p))
+			continue
+		}
+		paths = append(paths, p)
+	}
+	idx, err := rules.LoadPaths(paths...)
 	lines = appendProblems(lines, err, func(e *rules.LoadError) []string {
 		var out []string
 		for _, p := range e.Problems {
@@ -211,10 +220,13 @@ func appendProblems[E error](lines []string, err error, each func(E) []string) [
 }
 
 // Preflight checks, within seconds, what a run needs before anything
-// starts: the Falco image (the error names FALCO_IMAGE) and the victim image
+// starts: the engine DOCKER_HOST names, when set; the Falco image (the error names FALCO_IMAGE) and the victim image
 // (it names VICTIM_IMAGE and make victim-image). CheckVictimImages checks
 // the images of the selected scenarios once they are known.
 func Preflight(ctx context.Context, cfg Config) error {
+	if err := checkDockerHost(ctx, os.Getenv("DOCKER_HOST")); err != nil {
+		return err
+	}
 	if err := falco.CheckImage(ctx, cfg.FalcoImage); err != nil {
 		return err
 	}

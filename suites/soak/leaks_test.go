@@ -44,18 +44,34 @@ func takeSnapshot() (snapshot, error) {
 // sockets).
 func leaks(before snapshot, rl *relay, standin, tmp string) []string {
 	var left []string
+	present := func(id string) bool { return exec.Command("docker", "container", "inspect", id).Run() == nil }
+	var atExit []string
 	for _, id := range rl.containers() {
-		if err := exec.Command("docker", "container", "inspect", id).Run(); err == nil {
-			left = append(left, "container "+id[:12])
+		if present(id) {
+			atExit = append(atExit, id)
 		}
 	}
 	for _, run := range rl.runIDs() {
-		ids, err := dockerLines("ps", "-aq", "--filter", "label="+victim.LabelRun+"="+run)
+		ids, err := dockerLines("ps", "-aq", "--no-trunc", "--filter", "label="+victim.LabelRun+"="+run)
 		if err != nil {
 			left = append(left, err.Error())
 		}
 		for _, id := range ids {
-			left = append(left, "container "+id+" of run "+run)
+			if !slices.Contains(atExit, id) {
+				atExit = append(atExit, id)
+			}
+		}
+	}
+	if len(atExit) > 0 {
+		// A removal the engine was still doing when the suite exited ends
+		// by itself: late, not left.
+		time.Sleep(10 * time.Second)
+	}
+	for _, id := range atExit {
+		if present(id) {
+			left = append(left, "container "+describe(id))
+		} else {
+			left = append(left, lateRemoval+id[:12])
 		}
 	}
 	after, err := takeSnapshot()
@@ -64,20 +80,11 @@ func leaks(before snapshot, rl *relay, standin, tmp string) []string {
 	}
 	for kind, ids := range after {
 		for id := range ids {
-			if before[kind][id] || kind == "image" && otherStandin(id, standin) {
+			if before[kind][id] || kind == "image" && !runImage(id, standin) {
 				continue
 			}
 			left = append(left, kind+" "+id)
 		}
-	}
-	if slices.ContainsFunc(left, func(s string) bool { return strings.HasPrefix(s, "image ") }) {
-		// An untagged image that vanishes within seconds is a step of
-		// another process's build: this run builds no image.
-		time.Sleep(5 * time.Second)
-		left = slices.DeleteFunc(left, func(s string) bool {
-			id, ok := strings.CutPrefix(s, "image ")
-			return ok && exec.Command("docker", "image", "inspect", id).Run() != nil
-		})
 	}
 	entries, err := os.ReadDir(tmp)
 	if err != nil {
@@ -89,19 +96,33 @@ func leaks(before snapshot, rl *relay, standin, tmp string) []string {
 	return left
 }
 
-// otherStandin tells whether image id is a stand-in Falco image built by
-// another process (test binaries build their own, each with its own tag).
-func otherStandin(id, ours string) bool {
+// lateRemoval prefixes a container that was still there when the suite
+// exited and gone 10 s later.
+const lateRemoval = "removed late: container "
+
+// runImage tells whether a new image id can be the run's: a run pulls or
+// tags nothing, so a leaked image would carry a tag. Untagged ones are the
+// layers of other processes' builds, and stand-in images other test
+// binaries build carry their own tags.
+func runImage(id, ours string) bool {
 	out, err := exec.Command("docker", "image", "inspect", "--format", "{{join .RepoTags \" \"}}", id).Output()
 	if err != nil {
-		return true // gone already: removed by whoever built it
+		return false // gone already: removed by whoever built it
 	}
-	for _, tag := range strings.Fields(string(out)) {
-		if strings.HasPrefix(tag, falcotest.Repository+":") && tag != ours {
-			return true
-		}
+	tags := strings.Fields(string(out))
+	return len(tags) > 0 && !slices.ContainsFunc(tags, func(tag string) bool {
+		return strings.HasPrefix(tag, falcotest.Repository+":") && tag != ours
+	})
+}
+
+// describe names a container: id, role, state.
+func describe(id string) string {
+	out, err := exec.Command("docker", "container", "inspect", "--format",
+		"{{index .Config.Labels \""+victim.LabelRole+"\"}} {{.State.Status}} {{.Config.Image}}", id).Output()
+	if err != nil {
+		return id[:12]
 	}
-	return false
+	return id[:12] + " (" + strings.TrimSpace(string(out)) + ")"
 }
 
 func dockerLines(args ...string) ([]string, error) {

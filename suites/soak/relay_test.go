@@ -37,7 +37,8 @@ type relay struct {
 
 	mu       sync.Mutex
 	runs     map[string]bool   // run ids of this soak's Falco containers
-	falco    map[string]string // run id → Falco container id
+	falco    map[string]string // run id → the run's Falco container id, once started
+	started  int               // Falco containers started for a run (by testcontainers), not one-shots
 	markers  map[string]int    // victim container id → markers seen
 	stepping []string          // victims in which a step (any other exec) started, in order
 	created  []string          // every container of those runs
@@ -96,8 +97,12 @@ func (r *relay) handle(ctx context.Context, ev dockerEvent, answers *sync.WaitGr
 	switch {
 	case ev.Action == "create" && attrs[falco.LabelRole] == falco.RoleFalco && attrs["image"] == r.image:
 		r.runs[run] = true
-		r.falco[run] = ev.Actor.ID
 		r.created = append(r.created, ev.Actor.ID)
+	case ev.Action == "start" && r.runs[run] && attrs[falco.LabelRole] == falco.RoleFalco && attrs["org.testcontainers"] == "true":
+		// The run's Falco, not a one-shot (--version, -V) nor an attempt
+		// whose privileges the engine refused.
+		r.falco[run] = ev.Actor.ID
+		r.started++
 	case !r.runs[run]:
 		// Another process's run.
 	case ev.Action == "create":
@@ -138,8 +143,8 @@ func (r *relay) stop() {
 	<-r.done
 }
 
-// falcoContainer is the id of the first Falco container of this soak's
-// runs, "" while there is none.
+// falcoContainer is the id of the running Falco of this soak's run, ""
+// while there is none.
 func (r *relay) falcoContainer() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -158,6 +163,13 @@ func (r *relay) stepVictim(n int) string {
 		return r.stepping[n]
 	}
 	return ""
+}
+
+// falcoStarted counts the Falco containers started for a run.
+func (r *relay) falcoStarted() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.started
 }
 
 // runIDs and containers are what the run created, for the leak check.

@@ -14,8 +14,8 @@ type table struct {
 }
 
 type row struct {
-	runs, correct, leaks int
-	longest              time.Duration
+	runs, correct, leaks, late int
+	longest                    time.Duration
 }
 
 func (t *table) add(fault string, elapsed time.Duration, problems []string) {
@@ -29,9 +29,13 @@ func (t *table) add(fault string, elapsed time.Duration, problems []string) {
 		t.names = append(t.names, fault)
 	}
 	r.runs++
-	leaked := false
+	leaked, late := false, false
 	for _, p := range problems {
 		leaked = leaked || isLeak(p)
+		late = late || strings.HasPrefix(p, lateRemoval)
+	}
+	if late {
+		r.late++
 	}
 	if leaked {
 		r.leaks++
@@ -53,7 +57,7 @@ func isLeak(p string) bool {
 
 func allLeaks(problems []string) bool {
 	for _, p := range problems {
-		if !isLeak(p) && !strings.HasPrefix(p, "fault: ") {
+		if !isLeak(p) && !strings.HasPrefix(p, "fault: ") && !strings.HasPrefix(p, lateRemoval) {
 			return false
 		}
 	}
@@ -63,17 +67,18 @@ func allLeaks(problems []string) bool {
 func (t *table) String() string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "FAULT\tRUNS\tCORRECT EXITS\tLEAKS\tMAX DURATION\t")
+	fmt.Fprintln(w, "FAULT\tRUNS\tCORRECT EXITS\tLEAKS\tLATE REMOVALS\tMAX DURATION\t")
 	var total row
 	for _, name := range t.names {
 		r := t.rows[name]
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%v\t\n", name, r.runs, r.correct, r.leaks, r.longest.Round(100*time.Millisecond))
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%v\t\n", name, r.runs, r.correct, r.leaks, r.late, r.longest.Round(100*time.Millisecond))
 		total.runs += r.runs
 		total.correct += r.correct
 		total.leaks += r.leaks
+		total.late += r.late
 		total.longest = max(total.longest, r.longest)
 	}
-	fmt.Fprintf(w, "total\t%d\t%d\t%d\t%v\t\n", total.runs, total.correct, total.leaks, total.longest.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "total\t%d\t%d\t%d\t%d\t%v\t\n", total.runs, total.correct, total.leaks, total.late, total.longest.Round(100*time.Millisecond))
 	_ = w.Flush()
 	return b.String()
 }
