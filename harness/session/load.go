@@ -130,7 +130,13 @@ func load(cfg Config, upstream []string, unread bool) (*rules.Index, *scenario.S
 	if unread {
 		known = imageUnread{idx}
 	}
-	set, err := scenario.LoadDir(cfg.Scenarios, scenario.Options{Rules: known})
+	var set *scenario.Set
+	if _, serr := os.Stat(cfg.Scenarios); errors.Is(serr, fs.ErrNotExist) {
+		err = nil
+		lines = append(lines, fmt.Sprintf("%s: SCENARIOS names it, but it does not exist (set SCENARIOS to the scenarios directory, e.g. scenarios/)", cfg.Scenarios))
+	} else {
+		set, err = scenario.LoadDir(cfg.Scenarios, scenario.Options{Rules: known})
+	}
 	lines = appendProblems(lines, err, func(e *scenario.LoadError) []string {
 		out := make([]string, len(e.Problems))
 		for i, p := range e.Problems {
@@ -220,7 +226,8 @@ func appendProblems[E error](lines []string, err error, each func(E) []string) [
 }
 
 // Preflight checks, within seconds, what a run needs before anything
-// starts: the engine DOCKER_HOST names, when set; the Falco image (the error names FALCO_IMAGE) and the victim image
+// starts: the engine DOCKER_HOST names, when set; the Falco image (the
+// error names FALCO_IMAGE) and the victim image
 // (it names VICTIM_IMAGE and make victim-image). CheckVictimImages checks
 // the images of the selected scenarios once they are known.
 func Preflight(ctx context.Context, cfg Config) error {

@@ -69,10 +69,10 @@ var badInputs = []badInput{
 		want: []string{"${DIR}/scenarios/impact/T1490.yaml:4", "sweep-touch", "${DIR}/" + scenarioFile + ":4", "rename one"}},
 	{name: "empty file", files: map[string]string{"scenarios/impact/T1490.yaml": ""},
 		want: []string{"${DIR}/scenarios/impact/T1490.yaml", "empty"}},
-	{name: "binary file", files: map[string]string{"scenarios/impact/T1490.yaml": "\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00>\x00"},
-		want: []string{"${DIR}/scenarios/impact/T1490.yaml"}},
-	{name: "50 MB file", files: map[string]string{"scenarios/impact/T1490.yaml": "# " + strings.Repeat("x", 50<<20) + "\n"},
-		want: []string{"${DIR}/scenarios/impact/T1490.yaml"}},
+	{name: "binary file", files: map[string]string{"scenarios/impact/T1490.yaml": "\x7fELF\x02\x01\x01\x00\x00\x00"},
+		want: []string{"${DIR}/scenarios/impact/T1490.yaml:1:8: not a text file", "remove this file from the scenarios tree"}},
+	{name: "50 MB file", files: replaced("Creating a file is not destruction.", strings.Repeat("x", 50<<20)),
+		want: []string{"${DIR}/" + scenarioFile + ":1:1: file is 52428", "stays under 1 MiB"}},
 	{name: "unknown ATT&CK id", files: replaced("technique: T1485", "technique: T1999"),
 		want: []string{"${DIR}/" + scenarioFile + ":1", "T1999"}},
 	{name: "renumbered (deprecated) ATT&CK id", files: replaced("technique: T1485", "technique: T1070.002"),
@@ -90,7 +90,8 @@ var badInputs = []badInput{
 		want:  []string{"${DIR}/rules/rm_rf.yaml:4:11", "LOAD_ERR_COMPILE_OUTPUT"}},
 	{name: "missing rules path", env: []string{"RULES=${DIR}/no-such-rules"},
 		want: []string{"${DIR}/no-such-rules: RULES names it, but it does not exist (set RULES to rules files or directories"}},
-	{name: "missing scenarios path", env: []string{"SCENARIOS=${DIR}/no-such-scenarios"}, want: []string{"${DIR}/no-such-scenarios"}},
+	{name: "missing scenarios path", env: []string{"SCENARIOS=${DIR}/no-such-scenarios"},
+		want: []string{"${DIR}/no-such-scenarios: SCENARIOS names it, but it does not exist (set SCENARIOS to the scenarios directory"}},
 	{name: "bad WORKERS", env: []string{"WORKERS=many"}, want: []string{`WORKERS="many"`}},
 	{name: "bad REPEAT", env: []string{"REPEAT=0"}, want: []string{`REPEAT="0"`}},
 	{name: "bad BARRIER_TIMEOUT", env: []string{"BARRIER_TIMEOUT=15"}, want: []string{`BARRIER_TIMEOUT="15"`}},
@@ -168,7 +169,20 @@ func TestBadInputSweep(t *testing.T) {
 			}
 			if t.Failed() {
 				t.Logf("output:\n%s", tail(out.String(), 3000))
+			} else {
+				t.Logf("%s", verdictLines(out.String()))
 			}
 		})
 	}
+}
+
+// verdictLines is what the suite said when it stopped: the lines after
+// its failure's location.
+func verdictLines(out string) string {
+	_, after, ok := strings.Cut(out, "techniques_suite_test.go:")
+	if !ok {
+		return tail(out, 600)
+	}
+	lines := strings.Split(after, "\n")
+	return strings.Join(lines[:min(len(lines), 4)], "\n")
 }

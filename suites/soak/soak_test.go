@@ -281,6 +281,10 @@ func soak(t *testing.T, n int, seed uint64) {
 		} else {
 			t.Logf("run %d (%s): ok in %v", i+1, f.name, res.elapsed.Round(100*time.Millisecond))
 		}
+		// A long soak shows where it stands after each round of faults.
+		if (i+1)%len(order) == 0 && i+1 < n {
+			t.Logf("after %d runs:\n%s", i+1, tab.String())
+		}
 	}
 	t.Log("\n" + tab.String())
 }
