@@ -110,9 +110,11 @@ SOAK_RUNS ?= 100
 soak: victim-image
 	SOAK_RUNS=$(SOAK_RUNS) $(GO) test -count=1 -tags soak -run '^TestSoak$$' -v -timeout 6h ./suites/soak
 
-## fuzz: the fuzz targets of the scenario loader and the condition parser, run side by side (FUZZTIME each)
+## fuzz: every fuzz target (scenario loader, condition parser, rules parser, alert decoder, ATT&CK tag
+## classifier), run side by side (FUZZTIME each)
 FUZZTIME ?= 2m
-FUZZ_TARGETS := FuzzLoad:./harness/scenario FuzzParse:./harness/condition
+FUZZ_TARGETS := FuzzLoad:./harness/scenario FuzzParse:./harness/condition FuzzParse:./harness/rules \
+  FuzzDecodeJSON:./harness/alert FuzzClassifyTag:./harness/attack
 fuzz:
 	@pids=(); for t in $(FUZZ_TARGETS); do \
 	  ( set -o pipefail; $(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s "$${t#*:}" 2>&1 \
