@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/attack-replay/attack-replay/harness/falco"
 	"github.com/attack-replay/attack-replay/harness/falco/falcotest"
 	"github.com/attack-replay/attack-replay/harness/report"
 	"github.com/attack-replay/attack-replay/harness/rules"
@@ -100,6 +101,7 @@ func standinImage(t *testing.T, opts ...falcotest.Option) string {
 		t.Fatal(err)
 	}
 	shared.images = append(shared.images, img)
+	t.Logf("stand-in Falco image %s (removed when the tests end)", img)
 	return img
 }
 
@@ -165,6 +167,25 @@ func (r *run) pause(ctx context.Context, max time.Duration) {
 	}
 }
 
+// runningFalco waits for the run's running Falco container and returns its
+// id, "" when ctx ends first. The engine's ps, not the relay's events:
+// those can lag the suite's output.
+func (r *run) runningFalco(ctx context.Context) string {
+	var id string
+	poll(ctx, func() bool {
+		for _, run := range r.relay.runIDs() {
+			ids, err := dockerLines("ps", "-q", "--no-trunc", "--filter", "status=running",
+				"--filter", "label="+falco.LabelRole+"="+falco.RoleFalco, "--filter", "label="+falco.LabelRun+"="+run)
+			if err == nil && len(ids) == 1 {
+				id = ids[0]
+				return true
+			}
+		}
+		return false
+	})
+	return id
+}
+
 // docker runs a docker command against the real engine.
 func (r *run) docker(args ...string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -213,7 +234,7 @@ var faults = []fault{
 	{name: "panic after a verdict", set: "pass", env: []string{"SOAK_PANIC_AFTER=soak-list"},
 		check: all(exits(1), counts(2, 0, 0), outputHas("soak: injected panic after the verdict of soak-list"))},
 	{name: "SIGINT before Falco is ready", set: "slow", inject: func(ctx context.Context, r *run) {
-		// Once the Falco container exists, within its start (seconds).
+		// Once the run's Falco container has started, before its canary.
 		if poll(ctx, func() bool { return r.relay.falcoContainer() != "" }) {
 			r.pause(ctx, time.Second)
 			r.signal(syscall.SIGINT)
@@ -239,12 +260,12 @@ var faults = []fault{
 	}, check: all(exits(1), interrupted)},
 	{name: "Falco killed mid-run", set: "slow", inject: func(ctx context.Context, r *run) {
 		if r.waitOutput(ctx, progressLine(1)) {
-			r.docker("kill", r.relay.falcoContainer())
+			r.docker("kill", r.runningFalco(ctx))
 		}
 	}, check: all(exits(1), erred(2), reasonHas("falco"))},
 	{name: "Falco paused", set: "slow", inject: func(ctx context.Context, r *run) {
 		if r.waitOutput(ctx, falcoReady) {
-			r.docker("pause", r.relay.falcoContainer())
+			r.docker("pause", r.runningFalco(ctx))
 		}
 	}, check: all(exits(1), erred(3), reasonHas("barrier"))},
 	{name: "victim killed mid-step", set: "slow", inject: func(ctx context.Context, r *run) {
