@@ -84,12 +84,14 @@ victim-image:
 victim-images: victim-image
 	@scripts/victim-image.sh "$(VICTIM_TOOLS_IMAGE)"
 
-## lint: gofmt, go vet (with the suite's build tag), actionlint, generated-docs staleness
+## lint: gofmt, go vet (with the suite's and the soak's build tags), actionlint, generated-docs staleness
 lint: check-catalog
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags rules ./suites/...
+	$(GO) vet -tags rules,soakhook ./suites/techniques
+	$(GO) vet -tags soak ./suites/soak
 	$(GO) tool actionlint
 
 ## catalog: regenerate the README's list of shipped techniques from the data
