@@ -127,6 +127,18 @@ func interrupted(res result) error {
 	return fmt.Errorf("interrupted without report.json (%v)", res.reportErr)
 }
 
+// lateInterrupt: a SIGINT sent as the suite ends may land once it is done
+// (teardown takes a second or less): then the run is a plain one (ended),
+// else an interrupted one.
+func lateInterrupt(ended, interruptedRun check) check {
+	return func(res result) error {
+		if !strings.Contains(res.out, "Interrupted by User") && !strings.Contains(res.out, "interrupted") {
+			return ended(res)
+		}
+		return interruptedRun(res)
+	}
+}
+
 // seedFromEnv is SOAK_SEED, or a new seed.
 func seedFromEnv(t *testing.T) uint64 {
 	if s := os.Getenv("SOAK_SEED"); s != "" {
