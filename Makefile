@@ -3,6 +3,7 @@
 #   make test-rules   the main job: every scenario against a real Falco (needs FALCO_IMAGE)
 #   make test-matrix  the same once per Falco image of FALCO_IMAGES, and one matrix report
 #   make test         every test that needs no Falco (builds the victim images if missing)
+#   make soak         the suite against a stand-in Falco 100 times, one injected fault each
 
 SHELL := /bin/bash
 GO    ?= go
@@ -36,7 +37,7 @@ label_or = $(subst $(space), || ,$(strip $(foreach x,$(subst $(comma), ,$(2)),$(
 LABEL_FILTER := $(strip $(if $(TECHNIQUES),($(call label_or,technique,$(TECHNIQUES))))\
   $(if $(and $(TECHNIQUES),$(TACTICS)), && )$(if $(TACTICS),($(call label_or,tactic,$(TACTICS)))))
 
-.PHONY: all test test-rules test-matrix test-upstream validate-upstream upstream-coverage check-upstream-coverage test-published validate rehearse lint bench fuzz victim-image victim-images catalog check-catalog clean clean-containers
+.PHONY: all test test-rules test-matrix test-upstream validate-upstream upstream-coverage check-upstream-coverage test-published validate rehearse lint bench soak fuzz victim-image victim-images catalog check-catalog clean clean-containers
 
 all: lint test
 
@@ -130,12 +131,14 @@ victim-image:
 victim-images: victim-image
 	@scripts/victim-image.sh "$(VICTIM_TOOLS_IMAGE)"
 
-## lint: gofmt, go vet (with the suite's build tag), actionlint, generated-docs staleness
+## lint: gofmt, go vet (with the suite's and the soak's build tags), actionlint, generated-docs staleness
 lint: check-catalog check-upstream-coverage
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags rules ./suites/...
+	$(GO) vet -tags rules,soakhook ./suites/techniques
+	$(GO) vet -tags soak ./suites/soak
 	$(GO) tool actionlint
 
 ## catalog: regenerate the README's list of shipped techniques from the data
@@ -154,9 +157,18 @@ bench: victim-image
 	  | tee build/bench.txt
 	@$(GO) run ./scripts/bench-table < build/bench.txt
 
-## fuzz: the fuzz targets of the scenario loader and the condition parser, run side by side (FUZZTIME each)
+## soak: the suite against a stand-in Falco SOAK_RUNS times, each run with one injected fault, then
+## the table fault → runs → correct exits → leaks → longest run (SOAK_SEED replays an order,
+## SOAK_FAULTS=SIGINT,paused only the faults whose names contain one of these)
+SOAK_RUNS ?= 100
+soak: victim-image
+	SOAK_RUNS=$(SOAK_RUNS) $(GO) test -count=1 -tags soak -run '^TestSoak$$' -v -timeout 6h ./suites/soak
+
+## fuzz: every fuzz target (scenario loader, condition parser, rules parser, alert decoder, ATT&CK tag
+## classifier), run side by side (FUZZTIME each)
 FUZZTIME ?= 2m
-FUZZ_TARGETS := FuzzLoad:./harness/scenario FuzzParse:./harness/condition
+FUZZ_TARGETS := FuzzLoad:./harness/scenario FuzzParse:./harness/condition FuzzParse:./harness/rules \
+  FuzzDecodeJSON:./harness/alert FuzzClassifyTag:./harness/attack
 fuzz:
 	@pids=(); for t in $(FUZZ_TARGETS); do \
 	  ( set -o pipefail; $(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s "$${t#*:}" 2>&1 \

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -52,6 +53,18 @@ const reservedEnvPrefix = "AR_"
 
 // document parses the YAML and returns the file's top node.
 func (d *decoder) document(data []byte) *yaml.Node {
+	if len(data) > maxFileSize {
+		d.errorf(&yaml.Node{Line: 1, Column: 1}, "a technique file stays under 1 MiB: split it, or move what is large out of the scenarios tree",
+			"file is %d bytes", len(data))
+		return nil
+	}
+	if i := binaryAt(data); i >= 0 {
+		line := 1 + bytes.Count(data[:i], []byte("\n"))
+		col := i - bytes.LastIndexByte(data[:i], '\n')
+		d.errorf(&yaml.Node{Line: line, Column: col}, "a technique file is YAML text: remove this file from the scenarios tree",
+			"not a text file: byte 0x%02x at offset %d", data[i], i)
+		return nil
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
@@ -85,6 +98,27 @@ func (d *decoder) document(data []byte) *yaml.Node {
 	return root
 }
 
+// maxFileSize bounds a technique file: one is a page of YAML, and a file
+// of megabytes is a mistake (data or a build output in the tree) that
+// yaml.v3 would spend seconds and much memory on.
+const maxFileSize = 1 << 20
+
+// binaryAt is the offset of the first byte no YAML text holds (NUL, or
+// invalid UTF-8), -1 when there is none.
+func binaryAt(data []byte) int {
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		return i
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
 func (d *decoder) yamlError(data []byte, err error) {
 	// yaml.v3 reports a line but no column for syntax errors.
 	line, msg := yamlsyntax.Locate(data, err)
@@ -92,7 +126,27 @@ func (d *decoder) yamlError(data []byte, err error) {
 	if line > 0 {
 		p.Column = 1
 	}
+	// yaml.v3 names the line before the tab's ("found a tab character that
+	// violates indentation" at line 4 for a tab opening line 5).
+	if strings.Contains(msg, "tab character") {
+		if tl, tc := indentTab(data); tl > 0 {
+			p.Line, p.Column = tl, tc
+			p.Msg, p.Hint = "YAML syntax: this line is indented with a tab", "indent with spaces: YAML forbids tabs in indentation"
+		}
+	}
 	d.problems = append(d.problems, p)
+}
+
+// indentTab is the line and column (1-based) of the first tab in a line's
+// leading whitespace; 0, 0 when there is none.
+func indentTab(data []byte) (line, col int) {
+	for i, l := range strings.Split(string(data), "\n") {
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if c := strings.IndexByte(indent, '\t'); c >= 0 {
+			return i + 1, c + 1
+		}
+	}
+	return 0, 0
 }
 
 func (d *decoder) file(root *yaml.Node) *File {

@@ -3,6 +3,7 @@ package scenario
 import (
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -71,6 +72,28 @@ func TestLoadProblemClasses(t *testing.T) {
 			name:  "yaml syntax",
 			files: map[string]string{f: header + "  - id: a\n    steps: [\n"},
 			want:  []string{f + ":5:1: YAML syntax: did not find expected node content (fix the YAML)"},
+		},
+		{
+			name:  "tab indentation",
+			files: map[string]string{f: header + "  - id: a\n\tsteps: [true]\n"},
+			want:  []string{f + ":5:1: YAML syntax: this line is indented with a tab (indent with spaces: YAML forbids tabs in indentation)"},
+		},
+		{
+			name:  "binary file",
+			files: map[string]string{f: "technique: T1490\n\x7fELF\x00\x01"},
+			want:  []string{f + ":2:5: not a text file: byte 0x00 at offset 21 (a technique file is YAML text: remove this file from the scenarios tree)"},
+		},
+		{
+			name:  "invalid UTF-8",
+			files: map[string]string{f: header + "  - id: a\xff\n"},
+			want: []string{f + ":4:10: not a text file: byte 0xff at offset " + strconv.Itoa(len(header)+9) +
+				" (a technique file is YAML text: remove this file from the scenarios tree)"},
+		},
+		{
+			name:  "file over 1 MiB",
+			files: map[string]string{f: header + "# " + strings.Repeat("x", 1<<20) + "\n"},
+			want: []string{f + ":1:1: file is " + strconv.Itoa(len(header)+3+1<<20) +
+				" bytes (a technique file stays under 1 MiB: split it, or move what is large out of the scenarios tree)"},
 		},
 		{
 			name:  "empty file",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,7 +89,15 @@ func writeImageRules(ctx context.Context, image, dir string) (string, error) {
 func load(cfg Config, upstream []string, unread bool) (*rules.Index, *scenario.Set, error) {
 	var lines []string
 	var deferred []scenario.Problem
-	idx, err := rules.LoadPaths(append(append([]string(nil), upstream...), cfg.Rules...)...)
+	paths := append([]string(nil), upstream...)
+	for _, p := range cfg.Rules {
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			lines = append(lines, fmt.Sprintf("%s: RULES names it, but it does not exist (set RULES to rules files or directories, space or comma separated)", p))
+			continue
+		}
+		paths = append(paths, p)
+	}
+	idx, err := rules.LoadPaths(paths...)
 	lines = appendProblems(lines, err, func(e *rules.LoadError) []string {
 		var out []string
 		for _, p := range e.Problems {
@@ -121,7 +130,13 @@ func load(cfg Config, upstream []string, unread bool) (*rules.Index, *scenario.S
 	if unread {
 		known = imageUnread{idx}
 	}
-	set, err := scenario.LoadDir(cfg.Scenarios, scenario.Options{Rules: known})
+	var set *scenario.Set
+	if _, serr := os.Stat(cfg.Scenarios); errors.Is(serr, fs.ErrNotExist) {
+		err = nil
+		lines = append(lines, fmt.Sprintf("%s: SCENARIOS names it, but it does not exist (set SCENARIOS to the scenarios directory, e.g. scenarios/)", cfg.Scenarios))
+	} else {
+		set, err = scenario.LoadDir(cfg.Scenarios, scenario.Options{Rules: known})
+	}
 	lines = appendProblems(lines, err, func(e *scenario.LoadError) []string {
 		out := make([]string, len(e.Problems))
 		for i, p := range e.Problems {
@@ -211,10 +226,14 @@ func appendProblems[E error](lines []string, err error, each func(E) []string) [
 }
 
 // Preflight checks, within seconds, what a run needs before anything
-// starts: the Falco image (the error names FALCO_IMAGE) and the victim image
+// starts: the engine DOCKER_HOST names, when set; the Falco image (the
+// error names FALCO_IMAGE) and the victim image
 // (it names VICTIM_IMAGE and make victim-image). CheckVictimImages checks
 // the images of the selected scenarios once they are known.
 func Preflight(ctx context.Context, cfg Config) error {
+	if err := checkDockerHost(ctx, os.Getenv("DOCKER_HOST")); err != nil {
+		return err
+	}
 	if err := falco.CheckImage(ctx, cfg.FalcoImage); err != nil {
 		return err
 	}
