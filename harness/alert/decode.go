@@ -24,17 +24,17 @@ const (
 )
 
 // jsonAlert is Falco's JSON alert as json_output prints it on stdout and
-// http_output posts it (fixtures/falco/FACTS.md "Alerts", fixtures/falco/http-*.jsonl). Pointers
-// tell a missing key from an empty one.
+// http_output posts it (fixtures/falco/FACTS.md "Alerts", fixtures/falco/http-*.jsonl), each
+// key decoded on its own (DecodeJSON). Pointers tell a missing key from an empty one.
 type jsonAlert struct {
-	Hostname     string         `json:"hostname"`
-	Output       string         `json:"output"`
-	OutputFields map[string]any `json:"output_fields"`
-	Priority     *string        `json:"priority"`
-	Rule         *string        `json:"rule"`
-	Source       string         `json:"source"`
-	Tags         []string       `json:"tags"`
-	Time         *string        `json:"time"`
+	Hostname     string
+	Output       string
+	OutputFields map[string]any
+	Priority     *string
+	Rule         *string
+	Source       string
+	Tags         []string
+	Time         *string
 }
 
 // DecodeJSON reads one Falco JSON alert (an http_output body or a stdout
@@ -51,14 +51,28 @@ func DecodeJSON(b []byte) (Alert, error) {
 	if trimmed[0] != '{' {
 		return Alert{}, errors.New("decode falco alert: want one JSON object")
 	}
+	// Keys are matched exactly, as Falco writes them: encoding/json would match a struct field
+	// case-insensitively ("prioritY") and let a later spelling overwrite an earlier one.
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
-	var j jsonAlert
-	if err := dec.Decode(&j); err != nil {
+	var raw map[string]json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
 		return Alert{}, fmt.Errorf("decode falco alert: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Alert{}, errors.New("decode falco alert: trailing data after the JSON object")
+	}
+	var j jsonAlert
+	for key, into := range map[string]any{"hostname": &j.Hostname, "output": &j.Output, "output_fields": &j.OutputFields,
+		"priority": &j.Priority, "rule": &j.Rule, "source": &j.Source, "tags": &j.Tags, "time": &j.Time} {
+		v, ok := raw[key]
+		if !ok {
+			continue
+		}
+		d := json.NewDecoder(bytes.NewReader(v))
+		d.UseNumber()
+		if err := d.Decode(into); err != nil {
+			return Alert{}, fmt.Errorf("decode falco alert: %s: %w", key, err)
+		}
 	}
 	var missing []string
 	if j.Rule == nil || *j.Rule == "" {
