@@ -327,7 +327,16 @@ func (c *Container) launch(ctx context.Context, image string, m mounts) error {
 			customizers = append(customizers, testcontainers.WithExposedPorts(m.exposed...))
 		}
 		customizers = append(customizers, s.customizers...)
-		return testcontainers.Run(ctx, image, customizers...)
+		// The engine finishes a create the client stopped waiting for: on a cancelled ctx the
+		// container would exist with no id to remove it by. Start uncancelled (bounded), then
+		// report the cancellation with the container, which the caller terminates.
+		runCtx, cancel := uncancelled(ctx)
+		defer cancel()
+		ctr, err := testcontainers.Run(runCtx, image, customizers...)
+		if err == nil && ctx.Err() != nil {
+			err = context.Cause(ctx)
+		}
+		return ctr, err
 	}
 	s.logger.Printf("falco: starting %s (falco %s, transport %s, engine %s, %d rules files)",
 		image, c.version, c.transport, s.engine, len(c.rules.files))

@@ -23,6 +23,17 @@ const falcoBinary = "/usr/bin/falco"
 // oneShotTimeout bounds a short-lived Falco run (--version, -V).
 const oneShotTimeout = 2 * time.Minute
 
+// createTimeout bounds a container create (or the Falco container's start), which runs on a
+// context the caller's cancellation does not cut short: the engine finishes a create the
+// client stopped waiting for, and a container whose id never reached us would outlive the
+// run. The cancellation is honoured as soon as the create returns.
+const createTimeout = 60 * time.Second
+
+// uncancelled is ctx without its cancellation or deadline, bounded by createTimeout.
+func uncancelled(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+}
+
 // Labels every container the harness starts carries, so a run can be
 // swept after a crash (common brief).
 const (
@@ -97,7 +108,9 @@ func (o oneShot) run(ctx context.Context, cli *testcontainers.DockerClient) (res
 // withContainer creates a container from cfg without starting it, calls fn
 // with its id, and removes it, also when ctx has ended or fn failed.
 func withContainer(ctx context.Context, cli *testcontainers.DockerClient, cfg *container.Config, fn func(id string) error) (err error) {
-	created, err := cli.ContainerCreate(ctx, client.ContainerCreateOptions{Config: cfg, HostConfig: &container.HostConfig{}})
+	cctx, ccancel := uncancelled(ctx)
+	created, err := cli.ContainerCreate(cctx, client.ContainerCreateOptions{Config: cfg, HostConfig: &container.HostConfig{}})
+	ccancel()
 	if err != nil {
 		return fmt.Errorf("create container: %w", err)
 	}
@@ -109,6 +122,9 @@ func withContainer(ctx context.Context, cli *testcontainers.DockerClient, cfg *c
 			err = fmt.Errorf("remove container: %w", rerr)
 		}
 	}()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("create container: %w", err)
+	}
 	return fn(created.ID)
 }
 

@@ -134,6 +134,9 @@ func negotiatePrivileges(ctx context.Context, mode Privileges, start startFunc, 
 			return ctr, report, attempt, fmt.Errorf("start falco --privileged: %w", err)
 		}
 		discard(ctr)
+		if ctx.Err() != nil {
+			return nil, report, attempt, fmt.Errorf("start falco: %w", context.Cause(ctx))
+		}
 		report.Refused = lastLine(err.Error())
 		logger.Printf("falco: the engine refused --privileged (%s); falling back to capabilities", report.Refused)
 	}
@@ -169,11 +172,12 @@ func negotiatePrivileges(ctx context.Context, mode Privileges, start startFunc, 
 		if drop == "" {
 			break
 		}
+		if ctx.Err() != nil {
+			// Cancelled between attempts: say so, not that the engine refused the rest.
+			return nil, report, attempt, fmt.Errorf("start falco: %w", context.Cause(ctx))
+		}
 		caps = slices.DeleteFunc(caps, func(c string) bool { return c == drop })
 		report.Dropped = append(report.Dropped, drop)
-		if ctx.Err() != nil {
-			break
-		}
 	}
 	return nil, report, privilegeAttempt{}, errors.Join(
 		fmt.Errorf("start falco: the engine refused even the minimal capabilities %s", strings.Join(requiredCaps, ", ")),

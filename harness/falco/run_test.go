@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -400,5 +402,44 @@ func BenchmarkRunToReady(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+	}
+}
+
+// TestCancelledRunLeavesNothing cancels Falco's start at random moments, as Ctrl-C does: once
+// what Run returned is terminated, no container of the run may be left, the version probe's
+// included, and no temporary directory. The engine finishes a create the client stopped
+// waiting for, so a create cut short would leave one.
+func TestCancelledRunLeavesNothing(t *testing.T) {
+	img := standinImage(t, "0.43.1")
+	run := "test-cancel-" + newID()
+	t.Setenv("TMPDIR", t.TempDir()) // the run's temporary directories, and no one else's
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	for i := range 8 {
+		ctx, cancel := context.WithCancel(context.Background())
+		after := time.Duration(rng.Int64N(int64(1500 * time.Millisecond)))
+		time.AfterFunc(after, cancel)
+		c, err := Run(ctx, img, WithRules("testdata/rules/rm_rf.yaml"), WithRunID(run), WithStartupTimeout(30*time.Second))
+		if c != nil {
+			if err := c.Terminate(context.Background()); err != nil {
+				t.Errorf("attempt %d (cancelled after %s): terminate: %v", i+1, after, err)
+			}
+		}
+		cancel()
+		t.Logf("attempt %d: cancelled after %s: %v", i+1, after, err)
+		if err != nil && strings.Contains(err.Error(), "refused even the minimal") {
+			t.Errorf("attempt %d: a cancelled start reads as a refusal: %v", i+1, err)
+		}
+	}
+	cli, err := testcontainers.NewDockerClientWithOpts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	left, err := cli.ContainerList(context.Background(), client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", LabelRun+"="+run)})
+	if err != nil || len(left.Items) > 0 {
+		t.Errorf("containers of the run left: %d, %v", len(left.Items), err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "attack-replay-falco-*")); len(left) > 0 {
+		t.Errorf("temporary directories left: %v", left)
 	}
 }
