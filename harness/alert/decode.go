@@ -62,15 +62,29 @@ func DecodeJSON(b []byte) (Alert, error) {
 		return Alert{}, errors.New("decode falco alert: trailing data after the JSON object")
 	}
 	var j jsonAlert
-	for key, into := range map[string]any{"hostname": &j.Hostname, "output": &j.Output, "output_fields": &j.OutputFields,
-		"priority": &j.Priority, "rule": &j.Rule, "source": &j.Source, "tags": &j.Tags, "time": &j.Time} {
-		v, ok := raw[key]
-		if !ok {
-			continue
+	for key, v := range raw {
+		var err error
+		switch key {
+		case "hostname":
+			err = json.Unmarshal(v, &j.Hostname)
+		case "output":
+			err = json.Unmarshal(v, &j.Output)
+		case "priority":
+			err = json.Unmarshal(v, &j.Priority)
+		case "rule":
+			err = json.Unmarshal(v, &j.Rule)
+		case "source":
+			err = json.Unmarshal(v, &j.Source)
+		case "tags":
+			err = json.Unmarshal(v, &j.Tags)
+		case "time":
+			err = json.Unmarshal(v, &j.Time)
+		case "output_fields":
+			d := json.NewDecoder(bytes.NewReader(v))
+			d.UseNumber() // evt.time has more digits than a float64 holds
+			err = d.Decode(&j.OutputFields)
 		}
-		d := json.NewDecoder(bytes.NewReader(v))
-		d.UseNumber()
-		if err := d.Decode(into); err != nil {
+		if err != nil {
 			return Alert{}, fmt.Errorf("decode falco alert: %s: %w", key, err)
 		}
 	}
