@@ -62,10 +62,10 @@ func leaks(before snapshot, rl *relay, standin, tmp string) []string {
 			}
 		}
 	}
-	if len(atExit) > 0 {
-		// A removal the engine was still doing when the suite exited ends
-		// by itself: late, not left.
-		time.Sleep(10 * time.Second)
+	// A removal the engine was still doing when the suite exited ends by
+	// itself: late, not left. Wait for it, at most 10 s.
+	for deadline := time.Now().Add(10 * time.Second); slices.ContainsFunc(atExit, present) && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
 	}
 	for _, id := range atExit {
 		if present(id) {
